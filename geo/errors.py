@@ -1,0 +1,69 @@
+"""Domain errors. Each carries a stable ``code`` and, where it applies, the offending ``field``.
+
+The HTTP layer maps these classes to status codes in one table (``api/errors.py``); the CLI prints
+their message and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class GridgovError(Exception):
+    """Base of every error the domain core raises on purpose."""
+
+    code = "gridgov_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(GridgovError):
+    """The caller gave a value that cannot be used."""
+
+    code = "invalid_input"
+
+
+class NotFound(GridgovError):
+    """A unit, station, proposal or collection that does not exist."""
+
+    code = "not_found"
+
+
+class Conflict(GridgovError):
+    """The request is valid but clashes with the current state (e.g. stale versions)."""
+
+    code = "conflict"
+
+
+class DatabaseUnavailable(GridgovError):
+    """The database cannot be reached or lacks its spatial extension."""
+
+    code = "database_unavailable"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with input data: which layer and feature, which field, and why."""
+
+    layer: str
+    feature: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.layer}[{self.feature}].{self.field}: {self.reason}"
+
+
+class ImportRejected(InvalidInput):
+    """A dataset failed validation; nothing was written. ``problems`` lists every finding."""
+
+    code = "import_rejected"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        shown = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(f"{len(problems)} problem(s) in the dataset: {shown}{more}")
+        self.problems = problems

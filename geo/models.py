@@ -1,0 +1,145 @@
+"""Database schema (SQLAlchemy 2 + GeoAlchemy2), one for SpatiaLite and PostGIS.
+
+Units, buildings and stations are *versioned*: a row is one version, valid on
+``valid_from <= day < valid_to`` (``valid_to`` NULL = current). Nothing is updated in place
+except closing a version; the change log is append-only (enforced by triggers in the migration).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 4326
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class VersionedMixin:
+    """Columns shared by every versioned feature table."""
+
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # The change that created this version (import, apply or revert).
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("change_log.id"), nullable=True)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Unit(VersionedMixin, Base):
+    """One version of an administrative unit: district, subdistrict, community or grid."""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        UniqueConstraint("code", "version", name="uq_units_code_version"),
+        Index("ix_units_parent_current", "parent_code", "valid_to"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    parent_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    workers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
+
+
+class Building(VersionedMixin, Base):
+    """One version of a building (楼栋/院落): where residents live, assigned to one grid."""
+
+    __tablename__ = "buildings"
+    __table_args__ = (
+        UniqueConstraint("code", "version", name="uq_buildings_code_version"),
+        Index("ix_buildings_grid_current", "grid_code", "valid_to"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    grid_code: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    households: Mapped[int] = mapped_column(Integer)
+    residents: Mapped[int] = mapped_column(Integer)
+    elderly: Mapped[int] = mapped_column(Integer, default=0)
+    children: Mapped[int] = mapped_column(Integer, default=0)
+    special_care: Mapped[int] = mapped_column(Integer, default=0)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+
+
+class Station(VersionedMixin, Base):
+    """One version of a service station and the community responsible for it."""
+
+    __tablename__ = "stations"
+    __table_args__ = (
+        UniqueConstraint("code", "version", name="uq_stations_code_version"),
+        Index("ix_stations_community_current", "community_code", "valid_to"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    community_code: Mapped[str] = mapped_column(String(32))
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+
+
+class ChangeLog(Base):
+    """Append-only record of every import, applied proposal and revert."""
+
+    __tablename__ = "change_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # import | apply | revert
+    proposal_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    document_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Codes of the units touched, and figures moved, as JSON for querying by unit.
+    units: Mapped[list[str]] = mapped_column(JSON, default=list)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Proposal(Base):
+    """A boundary change: territory of ``from_code`` moving to ``to_code`` at the same level."""
+
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)  # draft|applied|reverted
+    level: Mapped[str] = mapped_column(String(16))
+    from_code: Mapped[str] = mapped_column(String(32), index=True)
+    to_code: Mapped[str] = mapped_column(String(32), index=True)
+    child_codes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    area: Mapped[Any] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=True
+    )
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    document_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # {code: version} of the units the proposal was computed against (stale ones are refused).
+    base_versions: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    applied_change_id: Mapped[int | None] = mapped_column(ForeignKey("change_log.id"), nullable=True)
+    reverted_change_id: Mapped[int | None] = mapped_column(ForeignKey("change_log.id"), nullable=True)

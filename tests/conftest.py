@@ -1,0 +1,97 @@
+"""Shared fixtures: every database test runs on SpatiaLite and on a real PostGIS.
+
+Each test gets a fresh, migrated database copied from a per-session template (a file copy for
+SpatiaLite, ``CREATE DATABASE … TEMPLATE`` for PostGIS), so tests never see each other's writes.
+PostGIS that cannot be reached fails the run; set ``GRIDGOV_TEST_BACKENDS=spatialite`` to opt out
+explicitly while developing without a server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from geo.db import make_engine, migrate
+
+BACKENDS = [b.strip() for b in os.environ.get("GRIDGOV_TEST_BACKENDS", "spatialite,postgis").split(",")]
+POSTGIS_ADMIN_URL = os.environ.get(
+    "GRIDGOV_TEST_POSTGIS_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _admin_engine() -> Engine:
+    return create_engine(POSTGIS_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+def _pg_url(database: str) -> str:
+    return make_url(POSTGIS_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def spatialite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("spatialite") / "template.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    with engine.connect() as conn:  # fold the WAL into the file so a plain copy is complete
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgis_template() -> Iterator[str]:
+    name = f"gridgov_tpl_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach PostGIS must stop the run
+        pytest.fail(f"PostGIS is required for the tests but {POSTGIS_ADMIN_URL} is unreachable: {exc}")
+    engine = make_engine(_pg_url(name))
+    migrate(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def fresh_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new migrated database of ``backend``; dropped when the test ends."""
+    if backend == "spatialite":
+        template: Path = request.getfixturevalue("spatialite_template")
+        path = tmp_path / "gridgov.sqlite"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    template_name: str = request.getfixturevalue("postgis_template")
+    name = f"gridgov_t_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+    try:
+        yield _pg_url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, migrated database, once per backend."""
+    yield from fresh_database_url(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()

@@ -1,0 +1,73 @@
+"""The migrated schema: tables, spatial indexes, versioning constraints, append-only change log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from geo.db import migrate
+
+TABLES = {"units", "buildings", "stations", "proposals", "change_log", "alembic_version"}
+
+
+def test_migration_creates_every_table(engine: Engine) -> None:
+    assert TABLES <= set(inspect(engine).get_table_names())
+
+
+def test_migration_is_idempotent(engine: Engine) -> None:
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+
+
+def _spatially_indexed(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.execute(
+                text("SELECT f_table_name FROM geometry_columns WHERE spatial_index_enabled = 1")
+            )
+        else:
+            rows = conn.execute(
+                text("SELECT tablename FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'")
+            )
+        return {r[0] for r in rows}
+
+
+def test_every_feature_geometry_has_a_spatial_index(engine: Engine) -> None:
+    assert {"units", "buildings", "stations"} <= _spatially_indexed(engine)
+
+
+def _log_entry(conn) -> int:  # type: ignore[no-untyped-def]
+    conn.execute(
+        text(
+            "INSERT INTO change_log (kind, author, effective_date, units, summary) "
+            "VALUES ('import', 'test', :d, '[]', '{}')"
+        ),
+        {"d": dt.date(2024, 1, 1)},
+    )
+    return int(conn.execute(text("SELECT max(id) FROM change_log")).scalar_one())
+
+
+@pytest.mark.parametrize("statement", ["UPDATE change_log SET author = 'x'", "DELETE FROM change_log"])
+def test_change_log_is_append_only(engine: Engine, statement: str) -> None:
+    with engine.begin() as conn:
+        _log_entry(conn)
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text(statement))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT author FROM change_log")).scalars().all() == ["test"]
+
+
+def test_negative_population_is_refused_by_the_database(engine: Engine) -> None:
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO buildings (code, version, valid_from, synthetic, grid_code, households, residents,"
+                " elderly, children, special_care, geom) VALUES ('b', 1, :d, false, 'g', 1, -5, 0, 0, 0,"
+                " ST_GeomFromText('POINT(105.9 26.2)', 4326))"
+            ),
+            {"d": dt.date(2024, 1, 1)},
+        )
