@@ -1,0 +1,1 @@
+"""The ``gridgov`` command line: import, export, checks, the demo data and the server."""

@@ -27,7 +27,7 @@ def _sqlite_module() -> ModuleType:
     if hasattr(sqlite3.Connection, "enable_load_extension"):
         return sqlite3
     try:
-        import pysqlite3.dbapi2 as pysqlite3  # type: ignore[import-not-found]
+        import pysqlite3.dbapi2 as pysqlite3
     except ImportError as exc:  # pragma: no cover - depends on the platform
         raise DatabaseUnavailable(
             "this Python's sqlite3 cannot load SpatiaLite; install 'pysqlite3-binary'"
@@ -44,6 +44,7 @@ def normalize_url(url: str) -> str:
 
 
 def is_sqlite(engine: Engine) -> bool:
+    """True for SpatiaLite, False for PostGIS."""
     return engine.dialect.name == "sqlite"
 
 
@@ -55,8 +56,16 @@ def make_engine(url: str) -> Engine:
         os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Only the WGS84 family of SRIDs, in one transaction: 10x faster than loading all of EPSG.
+        parsed = parsed.update_query_dict(
+            {
+                "geoalchemy2_connect_sqlite_init_mode": "WGS84",
+                "geoalchemy2_connect_sqlite_transaction": "true",
+            }
+            | dict(parsed.query)
+        )
         engine = create_engine(
-            url,
+            parsed,
             module=_sqlite_module(),
             plugins=["geoalchemy2"],
             connect_args={"timeout": 30, "check_same_thread": False},

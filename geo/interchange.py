@@ -1,5 +1,7 @@
-"""The interchange format: three layers (units, buildings, stations) in a GeoPackage, a folder of
-GeoJSON files, Shapefiles, or CSV (WKT or lon/lat columns for points).
+"""The interchange format: three layers, units, buildings and stations.
+
+They come as a GeoPackage, a folder of GeoJSON files or Shapefiles, or CSV (WKT or lon/lat columns
+for points).
 
 This module only names the layers and their columns; reading, validating and loading live in
 :mod:`geo.io` (files), :mod:`geo.validate` (problems) and :mod:`geo.importer` (database).

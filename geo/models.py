@@ -30,7 +30,7 @@ SRID = 4326
 
 
 class Base(DeclarativeBase):
-    pass
+    """Declarative base of the gridgov schema."""
 
 
 class VersionedMixin:

@@ -35,10 +35,6 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 AS_OF = "valid_from <= :as_of AND (valid_to IS NULL OR valid_to > :as_of)"
 
 
-def today() -> dt.date:
-    return dt.date.today()
-
-
 def _read(
     conn: Connection,
     table: str,
@@ -90,7 +86,9 @@ def read_units(
     codes: Sequence[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Units valid on ``as_of`` (all versions when None), optionally of one level or some codes."""
-    where, params, expanding = [], {}, []
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    expanding: list[str] = []
     if level is not None:
         where.append("level = :level")
         params["level"] = str(level)

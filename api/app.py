@@ -1,0 +1,41 @@
+"""The application factory: wires settings, the engine, error handlers and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import register_error_handlers
+from api.routes import health
+from geo.config import Settings
+from geo.db import make_engine, schema_is_current
+from geo.errors import DatabaseUnavailable
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the gridgov API for ``settings``; the engine lives for the app's lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        if not schema_is_current(engine):
+            engine.dispose()
+            raise DatabaseUnavailable(
+                f"{settings.database_url} has no gridgov schema: run 'gridgov db init' and import data"
+            )
+        app.state.engine = engine
+        app.state.settings = settings
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="gridgov",
+        summary="Spatial base for grid-based community governance (网格化治理)",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    register_error_handlers(app)
+    app.include_router(health.router)
+    return app

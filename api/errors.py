@@ -1,0 +1,80 @@
+"""One table from domain errors to HTTP statuses, and the handlers that render them.
+
+Every error body has the shape ``{"error": {"code", "message", "field"}}``. Only real server
+faults are 5xx, and only those are logged with a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo.errors import Conflict, DatabaseUnavailable, GridgovError, ImportRejected, InvalidInput, NotFound
+
+log = logging.getLogger("gridgov.api")
+
+STATUS: dict[type[GridgovError], int] = {
+    ImportRejected: 422,
+    InvalidInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    DatabaseUnavailable: 503,
+}
+
+
+def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The JSON error body every 4xx/5xx response carries."""
+    return {"error": {"code": code, "message": message, "field": field, **extra}}
+
+
+def _status_for(exc: GridgovError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GridgovError)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ImportRejected):
+        extra["problems"] = [p.__dict__ for p in exc.problems]
+    status = _status_for(exc)
+    if status >= 500:
+        log.error("server fault: %s", exc.message)
+    return JSONResponse(error_body(exc.code, exc.message, exc.field, **extra), status_code=status)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path", "header")]
+    field = ".".join(loc) or None
+    message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+    return JSONResponse(error_body("invalid_input", message, field), status_code=422)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
+        exc.status_code, "http_error"
+    )
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+
+async def _server_fault(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled server fault", exc_info=exc)
+    return JSONResponse(error_body("server_error", "internal server error"), status_code=500)
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Install the handlers on ``app``; call once from the app factory."""
+    app.add_exception_handler(GridgovError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _server_fault)

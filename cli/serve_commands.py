@@ -1,0 +1,38 @@
+"""``gridgov serve``: run the HTTP API with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.main import DatabaseOption, app, reports_errors, settings_for
+
+
+@app.command()
+@reports_errors
+def serve(
+    database: DatabaseOption = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (default $GRIDGOV_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default $GRIDGOV_PORT or 8000).")] = None,
+) -> None:
+    """Serve the API and the planner's map."""
+    import uvicorn
+
+    from api.app import create_app
+    from geo.db import make_engine, schema_is_current
+    from geo.errors import DatabaseUnavailable
+
+    settings = settings_for(database)
+    if host:
+        settings = settings.model_copy(update={"host": host})
+    if port:
+        settings = settings.model_copy(update={"port": port})
+    if not schema_is_current(make_engine(settings.database_url)):
+        raise DatabaseUnavailable(
+            f"{settings.database_url} has no gridgov schema: run 'gridgov db init' and 'gridgov import'"
+        )
+    typer.echo(f"gridgov serving {settings.database_url}")
+    typer.echo(f"  API docs: http://{settings.host}:{settings.port}/docs")
+    typer.echo(f"  health:   http://{settings.host}:{settings.port}/health")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
