@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import register_error_handlers
-from api.routes import health
-from geo.config import Settings
+from api.routes import features, health, locate, stations
+from api.settings import ApiSettings
 from geo.db import make_engine, schema_is_current
 from geo.errors import DatabaseUnavailable
+from geo.locate import data_extent
+from geo.totals import TotalsCache
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: ApiSettings) -> FastAPI:
     """Build the gridgov API for ``settings``; the engine lives for the app's lifespan."""
 
     @asynccontextmanager
@@ -27,6 +29,9 @@ def create_app(settings: Settings) -> FastAPI:
             )
         app.state.engine = engine
         app.state.settings = settings
+        app.state.totals = TotalsCache()
+        with engine.connect() as conn:
+            app.state.extent = data_extent(conn)
         yield
         engine.dispose()
 
@@ -37,5 +42,6 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     register_error_handlers(app)
-    app.include_router(health.router)
+    for module in (health, features, locate, stations):
+        app.include_router(module.router)
     return app

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.main import DatabaseOption, app, reports_errors, settings_for
+from cli.main import DatabaseOption, app, reports_errors
 
 
 @app.command()
@@ -20,10 +20,13 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.settings import ApiSettings
     from geo.db import make_engine, schema_is_current
     from geo.errors import DatabaseUnavailable
 
-    settings = settings_for(database)
+    settings = ApiSettings()
+    if database:
+        settings = settings.model_copy(update={"database_url": database})
     if host:
         settings = settings.model_copy(update={"host": host})
     if port:

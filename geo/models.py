@@ -143,3 +143,16 @@ class Proposal(Base):
     base_versions: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     applied_change_id: Mapped[int | None] = mapped_column(ForeignKey("change_log.id"), nullable=True)
     reverted_change_id: Mapped[int | None] = mapped_column(ForeignKey("change_log.id"), nullable=True)
+
+
+class ApiKey(Base):
+    """A hashed API key and its role (reader, planner or admin)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

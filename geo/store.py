@@ -62,13 +62,14 @@ def _read(
     geometry = shapely.from_wkb([bytes(w) for w in frame.pop("wkb")]) if len(frame) else []
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=SRID), crs=SRID)
     for col in ("valid_from", "valid_to"):
-        gdf[col] = gdf[col].map(_as_date)
+        gdf[col] = gdf[col].map(as_date)
     if "synthetic" in gdf:
         gdf["synthetic"] = gdf["synthetic"].astype(bool)
     return gdf
 
 
-def _as_date(value: Any) -> dt.date | None:
+def as_date(value: Any) -> dt.date | None:
+    """A date from what the driver returns (date, datetime or ISO text on SQLite); None stays None."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, dt.datetime):

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from geo.db import migrate
 
-TABLES = {"units", "buildings", "stations", "proposals", "change_log", "alembic_version"}
+TABLES = {"units", "buildings", "stations", "proposals", "change_log", "api_keys", "alembic_version"}
 
 
 def test_migration_creates_every_table(engine: Engine) -> None:
@@ -20,7 +20,7 @@ def test_migration_creates_every_table(engine: Engine) -> None:
 def test_migration_is_idempotent(engine: Engine) -> None:
     migrate(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
 
 
 def _spatially_indexed(engine: Engine) -> set[str]:

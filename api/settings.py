@@ -1,0 +1,32 @@
+"""Settings of the HTTP service (environment prefix ``GRIDGOV_``), built once at the entry point."""
+
+from __future__ import annotations
+
+from pydantic import field_validator
+
+from geo.config import Settings
+
+ROLES = ("reader", "planner", "admin")
+
+
+class ApiSettings(Settings):
+    """Database settings plus access control and request limits.
+
+    ``api_keys`` maps a key to a role, e.g. ``GRIDGOV_API_KEYS='{"k3y…": "planner"}'``; keys can
+    also be stored (hashed) in the ``api_keys`` table with ``gridgov key add``.
+    """
+
+    api_keys: dict[str, str] = {}
+    read_requires_key: bool = False
+    max_batch_points: int = 10_000
+    tianditu_key: str | None = None
+
+    @field_validator("api_keys")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, role in value.items():
+            if role not in ROLES:
+                raise ValueError(f"role {role!r} of an API key is not one of {ROLES}")
+            if len(key) < 12:
+                raise ValueError("API keys must be at least 12 characters long")
+        return value

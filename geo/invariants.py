@@ -1,0 +1,236 @@
+"""The five invariants of ARCHITECTURE.md, checked on a database as of a date.
+
+``gridgov check`` prints the report; the reassignment code runs the same checks inside its
+transaction before committing. Each check returns violations with the unit and figures involved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Connection, Engine, text
+
+from geo import store
+from geo.coverage import coverage_report, points_in_polygons
+from geo.domain import LEVELS, POPULATION_FIELDS, Level
+from geo.totals import unit_totals
+
+INVARIANTS = ("coverage", "nesting", "conservation", "history", "atomicity")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant: which, where, and the figures."""
+
+    invariant: str
+    subject: str
+    detail: str
+
+
+@dataclass
+class InvariantReport:
+    """What was checked and what broke."""
+
+    as_of: dt.date
+    counts: dict[str, int] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def broken(self, invariant: str) -> list[Violation]:
+        return [v for v in self.violations if v.invariant == invariant]
+
+    def lines(self) -> list[str]:
+        """Human-readable report, one line per invariant and per violation."""
+        shown = ", ".join(f"{n} {k}" for k, n in self.counts.items())
+        out = [f"as of {self.as_of.isoformat()}: {shown}"]
+        for name in INVARIANTS:
+            broken = self.broken(name)
+            out.append(f"{name:13s} {'OK' if not broken else f'BROKEN ({len(broken)})'}")
+            out.extend(f"  - {v.subject}: {v.detail}" for v in broken[:50])
+            if len(broken) > 50:
+                out.append(f"  … and {len(broken) - 50} more")
+        return out
+
+
+def check_database(engine: Engine, *, as_of: dt.date) -> InvariantReport:
+    """Check every invariant on the data valid on ``as_of``, plus the whole history."""
+    with engine.connect() as conn:
+        return check_connection(conn, as_of=as_of)
+
+
+def check_connection(conn: Connection, *, as_of: dt.date) -> InvariantReport:
+    """Like :func:`check_database`, inside an open connection or transaction."""
+    units = store.read_units(conn, as_of=as_of)
+    buildings = store.read_buildings(conn, as_of=as_of)
+    stations = store.read_stations(conn, as_of=as_of)
+    report = InvariantReport(as_of=as_of)
+    for level in LEVELS:
+        report.counts[f"{level.value}s"] = int((units["level"] == level.value).sum())
+    report.counts["buildings"] = len(buildings)
+    report.counts["stations"] = len(stations)
+    report.violations += _coverage_and_nesting(units)
+    report.violations += _conservation(conn, units, buildings, stations)
+    report.violations += _history(conn)
+    report.violations += _atomicity(conn)
+    return report
+
+
+def _coverage_and_nesting(units: gpd.GeoDataFrame) -> list[Violation]:
+    out: list[Violation] = []
+    codes = set(units["code"])
+    for _, unit in units[units["level"] != Level.district.value].iterrows():
+        if unit["parent_code"] not in codes:
+            out.append(Violation("nesting", unit["code"], f"parent {unit['parent_code']} is not a current unit"))
+    for level in LEVELS[1:]:
+        parents = units[units["level"] == level.parent]
+        children = units[units["level"] == level.value]
+        if parents.empty or children.empty:
+            continue
+        for issue in coverage_report(parents, children):
+            if issue.kind == "outside":
+                out.append(Violation("nesting", issue.children[0], str(issue)))
+            else:
+                out.append(Violation("coverage", str(issue.parent), str(issue)))
+    return out
+
+
+def _conservation(
+    conn: Connection, units: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, stations: gpd.GeoDataFrame
+) -> list[Violation]:
+    out: list[Violation] = []
+    grids = units[units["level"] == Level.grid.value]
+    communities = units[units["level"] == Level.community.value]
+    grid_codes = set(grids["code"])
+    orphans = buildings[~buildings["grid_code"].isin(grid_codes)]
+    out += [
+        Violation("conservation", b.code, f"assigned to {b.grid_code}, which is not a current grid")
+        for b in orphans.itertuples()
+    ]
+    located = points_in_polygons(buildings.geometry, grids)
+    mismatch = buildings[(located != buildings["grid_code"]) & buildings["grid_code"].isin(grid_codes)]
+    out += [
+        Violation("conservation", b.code, f"assigned to grid {b.grid_code} but lies in {loc or 'no grid'}")
+        for b, loc in zip(mismatch.itertuples(), located[mismatch.index], strict=True)
+    ]
+    for code, n in Counter(buildings["code"]).items():
+        if n > 1:
+            out.append(Violation("conservation", code, f"{n} current versions of one building"))
+    bad_stations = stations[~stations["community_code"].isin(set(communities["code"]))]
+    out += [
+        Violation("conservation", s.code, f"responsible community {s.community_code} is not current")
+        for s in bad_stations.itertuples()
+    ]
+    out += _totals_match_geometry(units, buildings)
+    out += _district_totals_unchanged(conn, units, buildings)
+    return out
+
+
+def _totals_match_geometry(units: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> list[Violation]:
+    """Totals rolled up through parent links equal the buildings found inside each unit's shape."""
+    out: list[Violation] = []
+    rolled = unit_totals(units, buildings)
+    for level in LEVELS:
+        level_units = units[units["level"] == level.value]
+        if level_units.empty or buildings.empty:
+            continue
+        located = points_in_polygons(buildings.geometry, level_units)
+        spatial = buildings.groupby(located)["residents"].sum()
+        for code in level_units["code"]:
+            expected = int(rolled.loc[code, "residents"]) if code in rolled.index else 0
+            found = int(spatial.get(code, 0))
+            if expected != found:
+                out.append(Violation(
+                    "conservation", code,
+                    f"{expected} residents by assignment but {found} inside its boundary",
+                ))
+    return out
+
+
+def _district_totals_unchanged(
+    conn: Connection, units: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame
+) -> list[Violation]:
+    """A district's population only changes by import, never by boundary changes."""
+    rows = conn.execute(text("SELECT summary FROM change_log WHERE kind = 'import' ORDER BY id")).scalars()
+    imported: dict[str, dict[str, int]] = {}
+    for summary in rows:
+        for code, totals in (_json(summary).get("districts") or {}).items():
+            imported[code] = totals
+    rolled = unit_totals(units, buildings)
+    out: list[Violation] = []
+    for code, totals in imported.items():
+        if code not in rolled.index:
+            continue
+        for name in POPULATION_FIELDS:
+            if name in totals and int(rolled.loc[code, name]) != int(totals[name]):
+                out.append(Violation(
+                    "conservation", code,
+                    f"{name} is {int(rolled.loc[code, name])}, but {totals[name]} were imported",
+                ))
+    return out
+
+
+def _json(value: object) -> dict[str, Any]:
+    import json
+
+    if isinstance(value, dict):
+        return value
+    return json.loads(str(value)) if value else {}
+
+
+def _history(conn: Connection) -> list[Violation]:
+    """Versions of one code follow each other without overlap; at most one is current."""
+    out: list[Violation] = []
+    for table in ("units", "buildings", "stations"):
+        rows = conn.execute(
+            text(f"SELECT code, version, valid_from, valid_to FROM {table} ORDER BY code, version")
+        ).all()
+        frame = pd.DataFrame(rows, columns=["code", "version", "valid_from", "valid_to"])
+        for col in ("valid_from", "valid_to"):
+            frame[col] = frame[col].map(store.as_date)
+        for code, versions in frame.groupby("code", sort=False):
+            out += _version_chain_violations(table, str(code), versions)
+    return out
+
+
+def _version_chain_violations(table: str, code: str, versions: pd.DataFrame) -> list[Violation]:
+    out: list[Violation] = []
+    current = versions["valid_to"].isna().sum()
+    if current > 1:
+        out.append(Violation("history", f"{table}/{code}", f"{current} current versions"))
+    previous_end: dt.date | None = None
+    for i, row in enumerate(versions.itertuples()):
+        if row.valid_to is not None and row.valid_to < row.valid_from:
+            out.append(Violation("history", f"{table}/{code}", f"version {row.version} ends before it starts"))
+        if i and (previous_end is None or row.valid_from < previous_end):
+            out.append(Violation("history", f"{table}/{code}", f"version {row.version} overlaps the one before"))
+        previous_end = row.valid_to
+    return out
+
+
+def _atomicity(conn: Connection) -> list[Violation]:
+    """Every version and proposal points at a logged change, and applied proposals were logged."""
+    out: list[Violation] = []
+    logged = {r[0] for r in conn.execute(text("SELECT id FROM change_log"))}
+    for table in ("units", "buildings", "stations"):
+        rows = conn.execute(text(f"SELECT DISTINCT change_id FROM {table} WHERE change_id IS NOT NULL"))
+        out += [
+            Violation("atomicity", f"{table}", f"versions made by change {r[0]}, which is not in the change log")
+            for r in rows if r[0] not in logged
+        ]
+    proposals = conn.execute(
+        text("SELECT id, status, applied_change_id, reverted_change_id FROM proposals")
+    ).all()
+    for pid, status, applied, reverted in proposals:
+        if status in ("applied", "reverted") and applied not in logged:
+            out.append(Violation("atomicity", f"proposal {pid}", f"{status} but its apply is not logged"))
+        if status == "reverted" and reverted not in logged:
+            out.append(Violation("atomicity", f"proposal {pid}", "reverted but its revert is not logged"))
+    return out

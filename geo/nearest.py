@@ -1,0 +1,199 @@
+"""The stations nearest to a point, by geodesic distance on the WGS84 ellipsoid.
+
+The spatial index only proposes candidates; exactness comes from a bound. Once k candidates are
+ranked by true geodesic distance (pyproj.Geod), the k-th distance r bounds the answer, so every
+station within r is fetched through the index and ranked again: the true nearest station is never
+missed, whatever the index's own idea of distance (degrees on PostGIS, boxes on SpatiaLite, chords
+on a sphere for batches).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection, TextClause, bindparam, text
+
+from geo.crs import GEOD
+from geo.sql import bbox_filter, is_sqlite, point_sql
+from geo.store import AS_OF
+
+M_PER_DEG_LAT = 110_574.0  # the smallest metres-per-degree of latitude (at the equator)
+EARTH_EQUATORIAL_M = 6_378_137.0
+
+
+@dataclass(frozen=True)
+class NearStation:
+    """A station and its geodesic distance from the query point."""
+
+    code: str
+    name: str
+    name_en: str | None
+    kind: str
+    capacity: int | None
+    community_code: str
+    lon: float
+    lat: float
+    distance_m: float
+
+
+_STATION_COLUMNS = "code, name, name_en, kind, capacity, community_code, ST_X(geom), ST_Y(geom)"
+
+
+def _kind_filter(kinds: Sequence[str] | None) -> str:
+    return " AND kind IN :kinds" if kinds else ""
+
+
+def _bind(sql: str, kinds: Sequence[str] | None) -> TextClause:
+    stmt = text(sql)
+    return stmt.bindparams(bindparam("kinds", expanding=True)) if kinds else stmt
+
+
+def _in_box_sql(conn: Connection, kinds: Sequence[str] | None) -> str:
+    return f"SELECT {_STATION_COLUMNS} FROM stations WHERE {bbox_filter(conn, 'stations')} AND ({AS_OF})" + (
+        _kind_filter(kinds)
+    )
+
+
+def _box_params(lon: float, lat: float, radius_m: float) -> dict[str, float]:
+    """A lon/lat box that surely contains the geodesic circle of ``radius_m`` around the point."""
+    d_lat = radius_m / M_PER_DEG_LAT * 1.01 + 1e-9
+    top = min(89.9, abs(lat) + d_lat)
+    d_lon = min(180.0, radius_m / (math.pi / 180 * EARTH_EQUATORIAL_M * math.cos(math.radians(top))) * 1.01)
+    return {"minx": lon - d_lon, "maxx": lon + d_lon, "miny": lat - d_lat, "maxy": lat + d_lat}
+
+
+def _rank(rows: Sequence[tuple], lon: float, lat: float) -> list[NearStation]:
+    if not rows:
+        return []
+    xs = np.array([r[6] for r in rows], dtype=float)
+    ys = np.array([r[7] for r in rows], dtype=float)
+    _, _, dist = GEOD.inv(np.full_like(xs, lon), np.full_like(ys, lat), xs, ys)
+    found = [
+        NearStation(r[0], r[1], r[2], r[3], r[4], r[5], float(r[6]), float(r[7]), float(d))
+        for r, d in zip(rows, dist, strict=True)
+    ]
+    return sorted(found, key=lambda s: (s.distance_m, s.code))
+
+
+def _candidates(
+    conn: Connection, lon: float, lat: float, k: int, base: dict[str, object], kinds: Sequence[str] | None
+) -> list:
+    """At least k stations near the point if there are k at all (the index's idea of near)."""
+    if not is_sqlite(conn):
+        sql = (
+            f"SELECT {_STATION_COLUMNS} FROM stations WHERE ({AS_OF}){_kind_filter(kinds)} "
+            f"ORDER BY geom <-> {point_sql(conn)} LIMIT :k"
+        )
+        return list(conn.execute(_bind(sql, kinds), {**base, "k": k}).all())
+    # SpatiaLite has no usable KNN: grow a box over the R*Tree until it holds k stations.
+    sql = _in_box_sql(conn, kinds)
+    radius = 500.0
+    while True:
+        rows = list(conn.execute(_bind(sql, kinds), {**base, **_box_params(lon, lat, radius)}).all())
+        if len(rows) >= k or radius > 2.1e7:
+            return rows
+        radius *= 4
+
+
+def nearest_stations(
+    conn: Connection,
+    lon: float,
+    lat: float,
+    *,
+    as_of: dt.date,
+    k: int = 3,
+    kinds: Sequence[str] | None = None,
+    max_distance_m: float | None = None,
+) -> list[NearStation]:
+    """The ``k`` stations nearest to the point by geodesic distance, optionally of some kinds and within a radius."""
+    base: dict[str, object] = {"lon": lon, "lat": lat, "as_of": as_of}
+    if kinds:
+        base["kinds"] = list(kinds)
+    candidates = _rank(_candidates(conn, lon, lat, k, base, kinds), lon, lat)
+    if not candidates:
+        return []
+    radius = candidates[min(k, len(candidates)) - 1].distance_m
+    if max_distance_m is not None:
+        radius = min(radius, max_distance_m)
+    sql = _in_box_sql(conn, kinds)
+    exact = _rank(conn.execute(_bind(sql, kinds), {**base, **_box_params(lon, lat, radius)}).all(), lon, lat)
+    if max_distance_m is not None:
+        exact = [s for s in exact if s.distance_m <= max_distance_m]
+    return exact[:k]
+
+
+# Batches: an in-memory KD-tree over unit vectors (chords on a sphere), refined geodesically.
+# Over a small arc, ds_ellipsoid >= min(M, N) * angle, and the meridional radius M is at least
+# a(1 - e²) = 6,335,439 m, so a chord angle gives a safe lower bound on the geodesic distance.
+MIN_RADIUS_OF_CURVATURE_M = 6_335_000.0
+
+
+def _unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    lam, phi = np.radians(lon), np.radians(lat)
+    return np.column_stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+
+
+def _chord_lower_bound_m(chord: np.ndarray) -> np.ndarray:
+    return 2.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0)) * MIN_RADIUS_OF_CURVATURE_M
+
+
+def _chord_for_m(distance_m: float) -> float:
+    return float(2.0 * math.sin(min(math.pi, distance_m / MIN_RADIUS_OF_CURVATURE_M) / 2.0))
+
+
+def read_station_rows(conn: Connection, *, as_of: dt.date, kinds: Sequence[str] | None) -> list:
+    """Every station valid on ``as_of`` (optionally of some kinds), as rows for :func:`nearest_batch`."""
+    sql = f"SELECT {_STATION_COLUMNS} FROM stations WHERE ({AS_OF}){_kind_filter(kinds)} ORDER BY code"
+    params: dict[str, object] = {"as_of": as_of}
+    if kinds:
+        params["kinds"] = list(kinds)
+    return list(conn.execute(_bind(sql, kinds), params).all())
+
+
+def nearest_batch(
+    rows: Sequence[tuple],
+    lons: Sequence[float],
+    lats: Sequence[float],
+    *,
+    k: int,
+    max_distance_m: float | None = None,
+) -> list[list[NearStation]]:
+    """For each point, the ``k`` nearest of ``rows`` (from :func:`read_station_rows`), exactly."""
+    from scipy.spatial import cKDTree
+
+    if not rows:
+        return [[] for _ in lons]
+    s_lon = np.array([r[6] for r in rows], dtype=float)
+    s_lat = np.array([r[7] for r in rows], dtype=float)
+    tree = cKDTree(_unit_vectors(s_lon, s_lat))
+    p_lon, p_lat = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
+    n, extra = len(rows), min(len(rows), k + 4)
+    chords, idx = tree.query(_unit_vectors(p_lon, p_lat), k=extra)
+    chords, idx = chords.reshape(len(p_lon), extra), idx.reshape(len(p_lon), extra)
+    _, _, dist = GEOD.inv(np.repeat(p_lon, extra), np.repeat(p_lat, extra), s_lon[idx].ravel(), s_lat[idx].ravel())
+    dist = dist.reshape(len(p_lon), extra)
+    answers: list[list[NearStation]] = []
+    for i in range(len(p_lon)):
+        order = np.lexsort((idx[i], dist[i]))
+        cand_idx, cand_dist = idx[i][order], dist[i][order]
+        kth = cand_dist[min(k, extra) - 1]
+        # Exact unless a station outside the candidates could still be closer than the k-th.
+        if extra < n and kth >= _chord_lower_bound_m(chords[i, -1:])[0]:
+            ball = np.array(tree.query_ball_point(_unit_vectors(p_lon[i:i + 1], p_lat[i:i + 1])[0],
+                                                  _chord_for_m(kth) * 1.000001))
+            _, _, ball_dist = GEOD.inv(np.full(len(ball), p_lon[i]), np.full(len(ball), p_lat[i]),
+                                       s_lon[ball], s_lat[ball])
+            order = np.lexsort((ball, ball_dist))
+            cand_idx, cand_dist = ball[order], np.asarray(ball_dist)[order]
+        picked = []
+        for j, d in zip(cand_idx[:k], cand_dist[:k], strict=True):
+            if max_distance_m is not None and d > max_distance_m:
+                break
+            r = rows[int(j)]
+            picked.append(NearStation(r[0], r[1], r[2], r[3], r[4], r[5], float(r[6]), float(r[7]), float(d)))
+        answers.append(picked)
+    return answers
