@@ -32,6 +32,16 @@ def error_body(code: str, message: str, field: str | None = None, **extra: Any) 
     return {"error": {"code": code, "message": message, "field": field, **extra}}
 
 
+def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str | None:
+    """A pydantic error location as a field path: ``("query", "points", 0, "lat")`` -> ``points[0].lat``."""
+    path = ""
+    for part in loc:
+        if part in ("query", "body", "path", "header"):
+            continue
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or None
+
+
 def _status_for(exc: GridgovError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
@@ -53,8 +63,7 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path", "header")]
-    field = ".".join(loc) or None
+    field = field_path(first.get("loc", ()))
     message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
     return JSONResponse(error_body("invalid_input", message, field), status_code=422)
 

@@ -1,45 +1,18 @@
-"""API keys and roles: ``X-API-Key`` checked in constant time against settings and the key table.
-
-Roles are ordered reader < planner < admin. Reads are open unless ``read_requires_key``; every
-write needs planner or admin.
-"""
+"""``X-API-Key`` checks: reads are open unless ``read_requires_key``; writes need planner or admin."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
-from sqlalchemy import text
 
 from api.deps import EngineDep
-from api.settings import ROLES, ApiSettings
+from api.settings import ApiSettings
+from geo.access import ROLES, role_of
 
 
-def hash_key(key: str) -> str:
-    """SHA-256 of a key: the table stores hashes, never keys."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def _role_of(key: str, settings: ApiSettings, engine: EngineDep) -> str | None:
-    role: str | None = None
-    for known, known_role in settings.api_keys.items():
-        # compare_digest on every key, without early exit, so timing reveals nothing.
-        if hmac.compare_digest(known.encode("utf-8"), key.encode("utf-8")):
-            role = known_role
-    if role is None:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT key_hash, role FROM api_keys WHERE revoked = false")).all()
-        digest = hash_key(key)
-        for key_hash, key_role in rows:
-            if hmac.compare_digest(key_hash, digest):
-                role = key_role
-    return role
-
-
-def require_role(minimum: str):
-    """A dependency that admits callers whose key has at least ``minimum`` role."""
+def require_role(minimum: str):  # noqa: ANN201 - returns a FastAPI dependency
+    """A dependency that admits callers whose key has at least the ``minimum`` role."""
     needed = ROLES.index(minimum)
 
     def check(
@@ -52,7 +25,8 @@ def require_role(minimum: str):
             return "anonymous"
         if not x_api_key:
             raise HTTPException(401, "this endpoint needs an API key in the X-API-Key header")
-        role = _role_of(x_api_key, settings, engine)
+        with engine.connect() as conn:
+            role = role_of(x_api_key, configured=settings.api_keys, conn=conn)
         if role is None:
             raise HTTPException(401, "the API key is not valid")
         if ROLES.index(role) < needed:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pydantic import field_validator
 
+from geo.access import ROLES
 from geo.config import Settings
-
-ROLES = ("reader", "planner", "admin")
 
 
 class ApiSettings(Settings):

@@ -20,7 +20,9 @@ app = typer.Typer(help="gridgov: the spatial base for grid-based community gover
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 demo_app = typer.Typer(help="The Xixiu demo dataset (synthetic inside the real district outline).",
                        no_args_is_help=True)
+key_app = typer.Typer(help="API keys for the HTTP service.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(key_app, name="key")
 app.add_typer(demo_app, name="demo")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,7 +69,7 @@ def as_date(value: dt.datetime | None) -> dt.date:
 
 
 # The commands live in small modules; importing them registers them on the apps above.
-from cli import data_commands, db_commands, serve_commands  # noqa: E402,F401
+from cli import data_commands, db_commands, key_commands, serve_commands  # noqa: E402,F401
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from geo.db import make_engine, migrate
 
+
 BACKENDS = [b.strip() for b in os.environ.get("GRIDGOV_TEST_BACKENDS", "spatialite,postgis").split(",")]
 POSTGIS_ADMIN_URL = os.environ.get(
     "GRIDGOV_TEST_POSTGIS_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -95,3 +96,41 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+TINY_VALID_FROM = "2024-01-01"
+PLANNER_KEY = "planner-key-0123456789"
+ADMIN_KEY = "admin-key-0123456789"
+READER_KEY = "reader-key-0123456789"
+
+
+@pytest.fixture
+def tiny_db_url(db_url: str) -> str:
+    """A fresh database holding the tiny dataset of tests/factories.py, valid from 2024-01-01."""
+    import datetime as dt
+
+    from factories import tiny_dataset
+    from geo.importer import import_dataset
+
+    engine = make_engine(db_url)
+    import_dataset(engine, tiny_dataset(), author="test", valid_from=dt.date.fromisoformat(TINY_VALID_FROM))
+    engine.dispose()
+    return db_url
+
+
+def make_client(database_url: str, **settings: object):  # noqa: ANN201 - a TestClient context manager
+    """A TestClient (use it in ``with``) for an app on ``database_url`` with the test keys."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import ApiSettings
+
+    keys = {PLANNER_KEY: "planner", ADMIN_KEY: "admin", READER_KEY: "reader"}
+    config = ApiSettings(database_url=database_url, api_keys=keys, **settings)  # type: ignore[arg-type]
+    return TestClient(create_app(config))
+
+
+@pytest.fixture
+def client(tiny_db_url: str) -> Iterator[object]:
+    with make_client(tiny_db_url) as test_client:
+        yield test_client

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, bindparam, text
 
 from api.deps import ConnectionDep
+from api.errors import field_path
 from api.params import AsOfDep, PointDep, check_point, data_extent, parse_datetime
 from api.schemas import BatchAnswer, BatchPoint, BatchRequest, BatchResponse, NearestResponse
 from api.security import ReaderDep
@@ -110,7 +111,7 @@ async def _batch_request(request: Request) -> BatchRequest:
         return await _parse_batch(request)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "body"
+        field = field_path(first["loc"]) or "body"
         raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
     except ValueError as exc:  # k or max_distance_m in the query of a CSV request
         raise InvalidInput(f"bad query parameter: {exc}", field="query") from None
