@@ -53,6 +53,7 @@ def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        _load_bundled_proj_first()
         os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +79,18 @@ def make_engine(url: str) -> Engine:
         f"unsupported database URL {parsed.render_as_string()!r}: use sqlite:///FILE or postgresql://…",
         field="database_url",
     )
+
+
+def _load_bundled_proj_first() -> None:
+    """Load pyproj's and GDAL's own PROJ libraries before SpatiaLite's.
+
+    SQLite opens extensions with RTLD_GLOBAL, so mod_spatialite puts the system libproj's C++
+    symbols in the global scope. A PROJ bundled in a wheel that loads afterwards binds to them,
+    and both copies then free the same static objects at exit (a double free, exit code 134).
+    Loaded first, the bundled copies keep their own symbols.
+    """
+    import pyogrio  # noqa: F401
+    import pyproj  # noqa: F401
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
