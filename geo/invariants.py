@@ -21,6 +21,8 @@ from geo.domain import LEVELS, POPULATION_FIELDS, Level
 from geo.totals import unit_totals
 
 INVARIANTS = ("coverage", "nesting", "conservation", "history", "atomicity")
+PLURAL = {Level.district: "districts", Level.subdistrict: "sub-districts", Level.community: "communities",
+          Level.grid: "grids"}
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def check_connection(conn: Connection, *, as_of: dt.date) -> InvariantReport:
     stations = store.read_stations(conn, as_of=as_of)
     report = InvariantReport(as_of=as_of)
     for level in LEVELS:
-        report.counts[f"{level.value}s"] = int((units["level"] == level.value).sum())
+        report.counts[PLURAL[level]] = int((units["level"] == level.value).sum())
     report.counts["buildings"] = len(buildings)
     report.counts["stations"] = len(stations)
     report.violations += _coverage_and_nesting(units)
@@ -192,26 +194,25 @@ def _history(conn: Connection) -> list[Violation]:
         rows = conn.execute(
             text(f"SELECT code, version, valid_from, valid_to FROM {table} ORDER BY code, version")
         ).all()
-        frame = pd.DataFrame(rows, columns=["code", "version", "valid_from", "valid_to"])
-        for col in ("valid_from", "valid_to"):
-            frame[col] = frame[col].map(store.as_date)
-        for code, versions in frame.groupby("code", sort=False):
-            out += _version_chain_violations(table, str(code), versions)
+        out += _version_chain_violations(table, pd.DataFrame(rows, columns=["code", "version", "valid_from", "valid_to"]))
     return out
 
 
-def _version_chain_violations(table: str, code: str, versions: pd.DataFrame) -> list[Violation]:
+def _version_chain_violations(table: str, frame: pd.DataFrame) -> list[Violation]:
+    """Vectorised over all versions of a table (ordered by code, version)."""
     out: list[Violation] = []
-    current = versions["valid_to"].isna().sum()
-    if current > 1:
-        out.append(Violation("history", f"{table}/{code}", f"{current} current versions"))
-    previous_end: dt.date | None = None
-    for i, row in enumerate(versions.itertuples()):
-        if row.valid_to is not None and row.valid_to < row.valid_from:
-            out.append(Violation("history", f"{table}/{code}", f"version {row.version} ends before it starts"))
-        if i and (previous_end is None or row.valid_from < previous_end):
-            out.append(Violation("history", f"{table}/{code}", f"version {row.version} overlaps the one before"))
-        previous_end = row.valid_to
+    start = pd.to_datetime(frame["valid_from"].map(store.as_date))
+    end = pd.to_datetime(frame["valid_to"].map(store.as_date))
+    current = end.isna().groupby(frame["code"]).sum()
+    out += [Violation("history", f"{table}/{code}", f"{n} current versions") for code, n in current[current > 1].items()]
+    backwards = frame[end.notna() & (end < start)]
+    out += [Violation("history", f"{table}/{r.code}", f"version {r.version} ends before it starts")
+            for r in backwards.itertuples()]
+    same_code = frame["code"].eq(frame["code"].shift())
+    previous_end = end.shift()
+    overlaps = frame[same_code & (previous_end.isna() | (start < previous_end))]
+    out += [Violation("history", f"{table}/{r.code}", f"version {r.version} overlaps the one before")
+            for r in overlaps.itertuples()]
     return out
 
 

@@ -7,21 +7,16 @@ per community and one volunteer station.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import MultiPolygon, Point, box
+
+from geo.io import Dataset
 
 X0, Y0, X1, Y1 = 106.00, 26.00, 106.04, 26.02
 DISTRICT = "520499"
-
-
-@dataclass
-class Dataset:
-    units: gpd.GeoDataFrame
-    buildings: gpd.GeoDataFrame
-    stations: gpd.GeoDataFrame
 
 
 def _mp(x0: float, y0: float, x1: float, y1: float) -> MultiPolygon:
@@ -69,4 +64,50 @@ def tiny_dataset() -> Dataset:
         units=gpd.GeoDataFrame(pd.DataFrame(units), geometry="geometry", crs=4326),
         buildings=gpd.GeoDataFrame(pd.DataFrame(buildings), geometry="geometry", crs=4326),
         stations=gpd.GeoDataFrame(pd.DataFrame(stations), geometry="geometry", crs=4326),
+    )
+
+
+def scaled_dataset(subdistricts: int = 10, communities: int = 15, grids: int = 20, per_grid: int = 20,
+                   *, vertex_spacing: float | None = 0.0005) -> Dataset:
+    """A larger valid dataset of boxes (default 3,161 units, 60,000 buildings) for speed checks.
+
+    ``vertex_spacing`` (degrees) densifies the edges so geometries have realistic vertex counts.
+    """
+    code, units, buildings = "520498", [], []
+    width, height = 0.01 * grids, 0.01 * communities
+    district = box(X0, Y0, X0 + width * subdistricts, Y0 + height)
+    units.append(dict(code=code, name="大区", level="district", parent_code=None, geometry=district))
+    rng = np.random.default_rng(7)
+    for s in range(subdistricts):
+        sub = f"{code}{s + 1:03d}"
+        sx = X0 + s * width
+        units.append(dict(code=sub, name=f"街道{s}", level="subdistrict", parent_code=code,
+                          geometry=box(sx, Y0, sx + width, Y0 + height)))
+        for c in range(communities):
+            com = f"{sub}{c + 1:03d}"
+            cy = Y0 + c * 0.01
+            units.append(dict(code=com, name=f"社区{s}-{c}", level="community", parent_code=sub,
+                              geometry=box(sx, cy, sx + width, cy + 0.01)))
+            for g in range(grids):
+                grid = f"{com}{g + 1:03d}"
+                gx = sx + g * 0.01
+                units.append(dict(code=grid, name=f"网格{s}-{c}-{g}", level="grid", parent_code=com,
+                                  geometry=box(gx, cy, gx + 0.01, cy + 0.01)))
+                xy = rng.uniform(0.0005, 0.0095, size=(per_grid, 2))
+                for b, (fx, fy) in enumerate(xy):
+                    residents = int(rng.integers(5, 200))
+                    buildings.append(dict(code=f"{grid}{b + 1:04d}", households=residents // 3,
+                                          residents=residents, elderly=residents // 5, children=residents // 6,
+                                          special_care=0, geometry=Point(gx + fx, cy + fy)))
+    frame = gpd.GeoDataFrame(pd.DataFrame(units), geometry="geometry", crs=4326)
+    if vertex_spacing:
+        frame["geometry"] = shapely.segmentize(frame.geometry.values, vertex_spacing)
+    frame["geometry"] = [MultiPolygon([g]) for g in frame.geometry]
+    return Dataset(
+        units=frame,
+        buildings=gpd.GeoDataFrame(pd.DataFrame(buildings), geometry="geometry", crs=4326),
+        stations=gpd.GeoDataFrame(
+            pd.DataFrame([dict(code=f"{u}S01", name="站", kind="health_station", geometry=geom.centroid)
+                          for u, geom in zip(frame.code, frame.geometry, strict=True) if len(u) == 12]),
+            geometry="geometry", crs=4326),
     )
