@@ -25,7 +25,7 @@ from geo.errors import ImportRejected
 from geo.interchange import LAYERS
 from geo.io import Dataset, text_values
 from geo.models import ChangeLog
-from geo.store import TABLE_COLUMNS, existing_codes, insert_versions
+from geo.store import TABLE_COLUMNS, existing_codes, insert_versions, read_units
 from geo.totals import unit_totals
 from geo.validate import validate_dataset
 
@@ -64,7 +64,8 @@ def import_dataset(
     """
     with engine.connect() as conn:
         existing = {table: existing_codes(conn, table) for table in LAYERS}
-    problems = validate_dataset(ds, existing_codes=existing)
+        districts = read_units(conn, as_of=None, level=Level.district)
+    problems = validate_dataset(ds, existing_codes=existing, existing_districts=districts[districts["valid_to"].isna()])
     if problems:
         raise ImportRejected(problems)
     units = unit_rows(ds.units, valid_from)

@@ -194,7 +194,8 @@ def _history(conn: Connection) -> list[Violation]:
         rows = conn.execute(
             text(f"SELECT code, version, valid_from, valid_to FROM {table} ORDER BY code, version")
         ).all()
-        out += _version_chain_violations(table, pd.DataFrame(rows, columns=["code", "version", "valid_from", "valid_to"]))
+        frame = pd.DataFrame(rows, columns=["code", "version", "valid_from", "valid_to"])
+        out += _version_chain_violations(table, frame)
     return out
 
 
@@ -204,7 +205,9 @@ def _version_chain_violations(table: str, frame: pd.DataFrame) -> list[Violation
     start = pd.to_datetime(frame["valid_from"].map(store.as_date))
     end = pd.to_datetime(frame["valid_to"].map(store.as_date))
     current = end.isna().groupby(frame["code"]).sum()
-    out += [Violation("history", f"{table}/{code}", f"{n} current versions") for code, n in current[current > 1].items()]
+    out += [
+        Violation("history", f"{table}/{code}", f"{n} current versions") for code, n in current[current > 1].items()
+    ]
     backwards = frame[end.notna() & (end < start)]
     out += [Violation("history", f"{table}/{r.code}", f"version {r.version} ends before it starts")
             for r in backwards.itertuples()]

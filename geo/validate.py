@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.coverage import CoverageIssue, coverage_report, metric_crs_for, points_in_polygons
+from geo.coverage import TOLERANCE_M2, CoverageIssue, area_m2, coverage_report, metric_crs_for, points_in_polygons
 from geo.crs import WGS84
 from geo.domain import CODE_LENGTH, LEVELS, STATION_KINDS, UNIT_KINDS, Level
 from geo.errors import Problem
@@ -60,11 +60,17 @@ class _Report:
         self.problems.append(Problem(layer, feature, column, reason))
 
 
-def validate_dataset(ds: Dataset, *, existing_codes: ExistingCodes = frozenset()) -> list[Problem]:
+def validate_dataset(
+    ds: Dataset,
+    *,
+    existing_codes: ExistingCodes = frozenset(),
+    existing_districts: gpd.GeoDataFrame | None = None,
+) -> list[Problem]:
     """Every problem in ``ds``, including those found while reading it; empty when it can be imported.
 
     ``existing_codes`` are codes already in the database: one set for every layer, or a mapping
-    from layer name (``units``, ``buildings``, ``stations``) to a set.
+    from layer name (``units``, ``buildings``, ``stations``) to a set. ``existing_districts``
+    (code, geometry) are the districts already loaded, which new districts must not overlap.
     """
     report = _Report()
     layers = {name: _layer(report, ds.layer(name), spec) for name, spec in LAYERS.items()}
@@ -77,6 +83,8 @@ def validate_dataset(ds: Dataset, *, existing_codes: ExistingCodes = frozenset()
     _check_levels(report, units)
     _check_parents(report, units)
     _check_coverage(report, units)
+    if existing_districts is not None and len(existing_districts):
+        _check_new_districts(report, units, existing_districts)
     _check_population(report, layers["buildings"])
     _check_buildings(report, layers["buildings"], units)
     _check_stations(report, layers["stations"], units)
@@ -236,6 +244,20 @@ def _check_population(report: _Report, buildings: _Layer) -> None:
         f"elderly ({e:g}) + children ({c:g}) exceed residents ({r:g})"
         for e, c, r in zip(np.nan_to_num(elderly[over]), np.nan_to_num(children[over]), residents[over], strict=True)
     ])
+
+
+def _check_new_districts(report: _Report, units: _Layer, existing: gpd.GeoDataFrame) -> None:
+    """A district being imported must not overlap one already in the database."""
+    new = _units_of(units, Level.district)
+    if new.empty:
+        return
+    left, right = shapely.STRtree(existing.geometry.values).query(new.geometry.values, predicate="intersects")
+    shared = shapely.intersection(new.geometry.values[left], existing.geometry.values[right])
+    areas = area_m2(shared, metric_crs_for(new))
+    for i, j, area in zip(left, right, areas, strict=True):
+        if area > TOLERANCE_M2:
+            report.one("units", str(new["code"].iloc[i]), "geometry",
+                       f"overlaps district {existing['code'].iloc[j]}, already in the database, by {area:,.0f} m²")
 
 
 def _units_of(units: _Layer, level: Level) -> gpd.GeoDataFrame:

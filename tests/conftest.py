@@ -20,7 +20,6 @@ from sqlalchemy.engine import make_url
 
 from geo.db import make_engine, migrate
 
-
 BACKENDS = [b.strip() for b in os.environ.get("GRIDGOV_TEST_BACKENDS", "spatialite,postgis").split(",")]
 POSTGIS_ADMIN_URL = os.environ.get(
     "GRIDGOV_TEST_POSTGIS_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -110,6 +109,7 @@ def tiny_db_url(db_url: str) -> str:
     import datetime as dt
 
     from factories import tiny_dataset
+
     from geo.importer import import_dataset
 
     engine = make_engine(db_url)

@@ -128,8 +128,10 @@ def test_a_failure_midway_leaves_the_database_unchanged(engine: Engine, monkeypa
 
 
 def _neighbour() -> Dataset:
-    """The tiny dataset as another district (new unit codes) but with the same building codes."""
+    """The tiny dataset as another district beside it (new unit codes) but with the same building codes."""
     ds = tiny_dataset()
+    for frame in (ds.units, ds.buildings, ds.stations):
+        frame.geometry = frame.geometry.translate(xoff=0.04)
     for column in ("code", "parent_code"):
         ds.units[column] = ds.units[column].str.replace("520499", "520498", n=1)
     ds.stations["code"] = ds.stations["code"].str.replace("520499", "520498", n=1)
@@ -148,3 +150,36 @@ def test_a_database_error_midway_rolls_everything_back(engine: Engine, monkeypat
     assert _counts(engine) == before
     with engine.connect() as conn:
         assert set(read_units(conn, as_of=DAY).code.str[:6]) == {"520499"}
+
+
+def _recoded(ds: Dataset, district: str, dx: float) -> Dataset:
+    """The tiny dataset under another district code, shifted east by ``dx`` degrees."""
+    def move(frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> gpd.GeoDataFrame:
+        out = frame.copy()
+        for column in columns:
+            if column in out:
+                out[column] = out[column].where(out[column].isna(), out[column].astype(str).str.replace(
+                    "520499", district, n=1, regex=False))
+        out.geometry = out.geometry.translate(xoff=dx)
+        return out
+
+    return Dataset(move(ds.units, ("code", "parent_code")), move(ds.buildings, ("code",)),
+                   move(ds.stations, ("code", "community_code")))
+
+
+def test_a_second_district_beside_the_first_imports(engine: Engine) -> None:
+    import_dataset(engine, tiny_dataset(), author="t", valid_from=DAY)
+    summary = import_dataset(engine, _recoded(tiny_dataset(), "520498", 0.04), author="t", valid_from=DAY)
+    assert summary.units["district"] == 1
+    assert _counts(engine)["units"] == 30
+
+
+def test_a_district_overlapping_one_in_the_database_is_refused(engine: Engine) -> None:
+    import_dataset(engine, tiny_dataset(), author="t", valid_from=DAY)
+    before = _counts(engine)
+    with pytest.raises(importer.ImportRejected) as rejected:
+        import_dataset(engine, _recoded(tiny_dataset(), "520498", 0.02), author="t", valid_from=DAY)
+    [problem] = [p for p in rejected.value.problems if "already in the database" in p.reason]
+    assert (problem.layer, problem.feature, problem.field) == ("units", "520498", "geometry")
+    assert "overlaps district 520499" in problem.reason
+    assert _counts(engine) == before
