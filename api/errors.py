@@ -7,11 +7,13 @@ faults are 5xx, and only those are logged with a traceback.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import Conflict, DatabaseUnavailable, GridgovError, ImportRejected, InvalidInput, NotFound
@@ -32,7 +34,7 @@ def error_body(code: str, message: str, field: str | None = None, **extra: Any) 
     return {"error": {"code": code, "message": message, "field": field, **extra}}
 
 
-def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str | None:
+def field_path(loc: Sequence[int | str]) -> str | None:
     """A pydantic error location as a field path: ``("query", "points", 0, "lat")`` -> ``points[0].lat``."""
     path = ""
     for part in loc:
@@ -76,6 +78,11 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
 
+async def _database_unreachable(_: Request, exc: Exception) -> JSONResponse:
+    log.error("database unreachable: %s", exc)
+    return JSONResponse(error_body("database_unavailable", "the database cannot be reached"), status_code=503)
+
+
 async def _server_fault(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled server fault", exc_info=exc)
     return JSONResponse(error_body("server_error", "internal server error"), status_code=500)
@@ -86,4 +93,5 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GridgovError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unreachable)
     app.add_exception_handler(Exception, _server_fault)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from geo.config import Settings
 from geo.errors import GridgovError, ImportRejected
@@ -50,6 +51,9 @@ def reports_errors(func: F) -> F:
         except GridgovError as exc:
             field = f" [{exc.field}]" if exc.field else ""
             typer.echo(f"error{field}: {exc.message}", err=True)
+            raise typer.Exit(2) from None
+        except OperationalError as exc:
+            typer.echo(f"error: cannot reach the database: {exc.orig}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
