@@ -134,3 +134,76 @@ def make_client(database_url: str, **settings: object):  # noqa: ANN201 - a Test
 def client(tiny_db_url: str) -> Iterator[object]:
     with make_client(tiny_db_url) as test_client:
         yield test_client
+
+
+DEMO_SEED = 20250415
+DEMO_VALID_FROM = "2024-01-01"
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - (Path, DatasetSummary)
+    """The Xixiu demo GeoPackage, built once per session."""
+    from data.generate import build_dataset
+
+    path = tmp_path_factory.mktemp("demo") / "xixiu.gpkg"
+    return path, build_dataset(path, seed=DEMO_SEED)
+
+
+def _load_demo(url: str, gpkg: Path) -> None:
+    import datetime as dt
+
+    from geo.importer import import_dataset
+    from geo.io import read_dataset
+
+    engine = make_engine(url)
+    import_dataset(engine, read_dataset(gpkg), author="demo", valid_from=dt.date.fromisoformat(DEMO_VALID_FROM),
+                   document_ref="synthetic demo")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_spatialite_template(
+    demo_build: tuple[Path, object], spatialite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    path = tmp_path_factory.mktemp("demo-spatialite") / "demo.sqlite"
+    shutil.copyfile(spatialite_template, path)
+    _load_demo(f"sqlite:///{path}", demo_build[0])
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_postgis_template(demo_build: tuple[Path, object], postgis_template: str) -> Iterator[str]:
+    name = f"gridgov_demo_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgis_template}"'))
+    _load_demo(_pg_url(name), demo_build[0])
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def demo_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh copy of a database holding the Xixiu demo, once per backend."""
+    if request.param == "spatialite":
+        path = tmp_path / "demo.sqlite"
+        shutil.copyfile(request.getfixturevalue("demo_spatialite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("demo_postgis_template")
+    name = f"gridgov_d_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield _pg_url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -51,9 +51,8 @@ def read_layers(path: Path) -> dict[str, gpd.GeoDataFrame]:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DatasetSummary]:
-    path = tmp_path_factory.mktemp("demo") / "xixiu.gpkg"
-    return path, build_dataset(path, seed=SEED)
+def built(demo_build: tuple[Path, DatasetSummary]) -> tuple[Path, DatasetSummary]:
+    return demo_build
 
 
 @pytest.fixture(scope="session")
