@@ -28,6 +28,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
                 f"{settings.database_url} has no gridgov schema: run 'gridgov db init' and import data"
             )
         app.state.engine = engine
+        app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         app.state.settings = settings
         app.state.totals = TotalsCache()
         with engine.connect() as conn:

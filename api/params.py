@@ -54,7 +54,7 @@ def data_extent(request: Request) -> BBox | None:
     return extent
 
 
-def point_query(
+async def point_query(
     request: Request,
     lon: Annotated[float, Query(allow_inf_nan=False, description="Longitude, EPSG:4326.", examples=[105.9437])],
     lat: Annotated[float, Query(allow_inf_nan=False, description="Latitude, EPSG:4326.", examples=[26.2455])],
@@ -85,7 +85,7 @@ def parse_datetime(value: str | None) -> dt.date:
         ) from None
 
 
-def as_of_query(
+async def as_of_query(
     datetime: Annotated[
         str | None,
         Query(description="As-of date (YYYY-MM-DD or RFC 3339 date-time); default today.", examples=["2025-06-30"]),
@@ -121,7 +121,7 @@ def parse_bbox(value: str | None) -> BBox | None:
     return (minx, miny, maxx, maxy)
 
 
-def bbox_query(
+async def bbox_query(
     bbox: Annotated[
         str | None,
         Query(description="minLon,minLat,maxLon,maxLat (EPSG:4326).", examples=["105.93,26.24,105.95,26.26"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
 from api.settings import ApiSettings
@@ -15,7 +16,7 @@ def require_role(minimum: str):  # noqa: ANN201 - returns a FastAPI dependency
     """A dependency that admits callers whose key has at least the ``minimum`` role."""
     needed = ROLES.index(minimum)
 
-    def check(
+    async def check(
         request: Request,
         engine: EngineDep,
         x_api_key: Annotated[str | None, Header(description="API key (planner or admin for writes).")] = None,
@@ -25,8 +26,11 @@ def require_role(minimum: str):  # noqa: ANN201 - returns a FastAPI dependency
             return "anonymous"
         if not x_api_key:
             raise HTTPException(401, "this endpoint needs an API key in the X-API-Key header")
-        with engine.connect() as conn:
-            role = role_of(x_api_key, configured=settings.api_keys, conn=conn)
+        def lookup() -> str | None:
+            with engine.connect() as conn:
+                return role_of(x_api_key, configured=settings.api_keys, conn=conn)
+
+        role = await run_in_threadpool(lookup)
         if role is None:
             raise HTTPException(401, "the API key is not valid")
         if ROLES.index(role) < needed:

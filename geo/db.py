@@ -74,7 +74,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, plugins=["geoalchemy2"], pool_pre_ping=True)
+        # No pre-ping: it costs a round trip on every checkout. A connection that died is
+        # invalidated on its first error (a 503) and recycled connections age out.
+        return create_engine(url, plugins=["geoalchemy2"], pool_recycle=1800)
     raise DatabaseUnavailable(
         f"unsupported database URL {parsed.render_as_string()!r}: use sqlite:///FILE or postgresql://…",
         field="database_url",

@@ -35,12 +35,25 @@ class NearStation:
     kind: str
     capacity: int | None
     community_code: str
+    community_name: str | None
     lon: float
     lat: float
     distance_m: float
 
+    @classmethod
+    def from_row(cls, row: Sequence[object], distance_m: float) -> NearStation:
+        """From a row of ``_STATION_COLUMNS``."""
+        code, name, name_en, kind, capacity, community, community_name, lon, lat = row
+        return cls(str(code), str(name), name_en, str(kind), capacity, str(community),  # type: ignore[arg-type]
+                   community_name, float(lon), float(lat), distance_m)  # type: ignore[arg-type]
 
-_STATION_COLUMNS = "code, name, name_en, kind, capacity, community_code, ST_X(geom), ST_Y(geom)"
+
+# The responsible community's name comes along in the same round trip.
+_STATION_COLUMNS = (
+    "code, name, name_en, kind, capacity, community_code, "
+    "(SELECT u.name FROM units u WHERE u.code = stations.community_code AND u.valid_from <= :as_of "
+    "AND (u.valid_to IS NULL OR u.valid_to > :as_of)), ST_X(geom), ST_Y(geom)"
+)
 
 
 def _kind_filter(kinds: Sequence[str] | None) -> str:
@@ -69,13 +82,10 @@ def _box_params(lon: float, lat: float, radius_m: float) -> dict[str, float]:
 def _rank(rows: Sequence[tuple], lon: float, lat: float) -> list[NearStation]:
     if not rows:
         return []
-    xs = np.array([r[6] for r in rows], dtype=float)
-    ys = np.array([r[7] for r in rows], dtype=float)
+    xs = np.array([r[7] for r in rows], dtype=float)
+    ys = np.array([r[8] for r in rows], dtype=float)
     _, _, dist = GEOD.inv(np.full_like(xs, lon), np.full_like(ys, lat), xs, ys)
-    found = [
-        NearStation(r[0], r[1], r[2], r[3], r[4], r[5], float(r[6]), float(r[7]), float(d))
-        for r, d in zip(rows, dist, strict=True)
-    ]
+    found = [NearStation.from_row(r, float(d)) for r, d in zip(rows, dist, strict=True)]
     return sorted(found, key=lambda s: (s.distance_m, s.code))
 
 
@@ -167,8 +177,8 @@ def nearest_batch(
 
     if not rows:
         return [[] for _ in lons]
-    s_lon = np.array([r[6] for r in rows], dtype=float)
-    s_lat = np.array([r[7] for r in rows], dtype=float)
+    s_lon = np.array([r[7] for r in rows], dtype=float)
+    s_lat = np.array([r[8] for r in rows], dtype=float)
     tree = cKDTree(_unit_vectors(s_lon, s_lat))
     p_lon, p_lat = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
     n, extra = len(rows), min(len(rows), k + 4)
@@ -193,7 +203,6 @@ def nearest_batch(
         for j, d in zip(cand_idx[:k], cand_dist[:k], strict=True):
             if max_distance_m is not None and d > max_distance_m:
                 break
-            r = rows[int(j)]
-            picked.append(NearStation(r[0], r[1], r[2], r[3], r[4], r[5], float(r[6]), float(r[7]), float(d)))
+            picked.append(NearStation.from_row(rows[int(j)], float(d)))
         answers.append(picked)
     return answers

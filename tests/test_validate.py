@@ -194,7 +194,10 @@ def test_codes_already_in_the_database_are_problems(engine: Engine) -> None:
     before = _counts(engine)
     with pytest.raises(ImportRejected) as rejected:
         import_dataset(engine, tiny_dataset(), author="test", valid_from=DAY)
-    assert len(rejected.value.problems) == 15 + 40 + 5
+    problems = rejected.value.problems
+    assert sum(p.reason == "code already exists in the database" for p in problems) == 15 + 40 + 5
+    # ... and the district lands on itself
+    assert [p.feature for p in problems if "already in the database, by" in p.reason] == ["520499"]
     assert _counts(engine) == before
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import ConnectionDep
+from api.deps import ReadEngineDep
 from api.params import AsOfDep, BBoxDep
 from api.security import ReaderDep
 from geo.features import COLLECTIONS, Collection, first_valid_day, get_collection, get_item, query_items
@@ -77,25 +77,29 @@ def _describe(request: Request, conn: Any, coll: Collection) -> dict[str, Any]:
 
 
 @router.get("/collections", summary="Feature collections")
-def collections(request: Request, conn: ConnectionDep, _: ReaderDep) -> dict[str, Any]:
+def collections(request: Request, engine: ReadEngineDep, _: ReaderDep) -> dict[str, Any]:
     """Every collection with its extent."""
+    with engine.connect() as conn:
+        described = [_describe(request, conn, c) for c in COLLECTIONS.values()]
     return {
         "links": [{"href": _url(request, "/collections"), "rel": "self", "type": "application/json"}],
-        "collections": [_describe(request, conn, c) for c in COLLECTIONS.values()],
+        "collections": described,
     }
 
 
 @router.get("/collections/{collectionId}", summary="One collection")
-def collection(request: Request, conn: ConnectionDep, collectionId: str, _: ReaderDep) -> dict[str, Any]:  # noqa: N803
+def collection(request: Request, engine: ReadEngineDep, collectionId: str, _: ReaderDep) -> dict[str, Any]:  # noqa: N803
     """Metadata of one collection."""
-    return _describe(request, conn, get_collection(collectionId))
+    coll = get_collection(collectionId)
+    with engine.connect() as conn:
+        return _describe(request, conn, coll)
 
 
 @router.get("/collections/{collectionId}/items", summary="Features of a collection",
             response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
 def items(
     request: Request,
-    conn: ConnectionDep,
+    engine: ReadEngineDep,
     collectionId: str,  # noqa: N803
     as_of: AsOfDep,
     bbox: BBoxDep,
@@ -105,8 +109,9 @@ def items(
 ) -> JSONResponse:
     """A page of features valid on ``datetime`` meeting ``bbox``, with ``next``/``prev`` links."""
     coll = get_collection(collectionId)
-    page = query_items(conn, coll, as_of=as_of, bbox=bbox, limit=limit, offset=offset,
-                       totals=request.app.state.totals)
+    with engine.connect() as conn:
+        page = query_items(conn, coll, as_of=as_of, bbox=bbox, limit=limit, offset=offset,
+                           totals=request.app.state.totals)
     base = f"/collections/{coll.id}/items"
     common = {"bbox": request.query_params.get("bbox"), "datetime": request.query_params.get("datetime")}
     links = [{"href": _url(request, base, limit=limit, offset=offset, **common), "rel": "self", "type": GEOJSON}]
@@ -130,11 +135,12 @@ def items(
 @router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
             response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
 def item(
-    request: Request, conn: ConnectionDep, collectionId: str, featureId: str, as_of: AsOfDep, _: ReaderDep,  # noqa: N803
+    request: Request, engine: ReadEngineDep, collectionId: str, featureId: str, as_of: AsOfDep, _: ReaderDep,  # noqa: N803
 ) -> JSONResponse:
     """One feature by its code, as of ``datetime``."""
     coll = get_collection(collectionId)
-    feature = get_item(conn, coll, featureId, as_of=as_of, totals=request.app.state.totals)
+    with engine.connect() as conn:
+        feature = get_item(conn, coll, featureId, as_of=as_of, totals=request.app.state.totals)
     feature["links"] = [
         {"href": _url(request, f"/collections/{coll.id}/items/{featureId}"), "rel": "self", "type": GEOJSON},
         {"href": _url(request, f"/collections/{coll.id}"), "rel": "collection", "type": "application/json"},

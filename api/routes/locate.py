@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
-from api.deps import ConnectionDep
+from api.deps import ReadEngineDep
 from api.params import AsOfDep, PointDep, data_extent
-from api.schemas import LocateResponse, UnitRef
+from api.schemas import LocateResponse
 from api.security import ReaderDep
 from geo.errors import NotFound
 from geo.locate import locate
@@ -16,18 +17,19 @@ router = APIRouter(tags=["query"])
 
 @router.get(
     "/locate",
-    response_model=LocateResponse,
+    response_model=None,
+    responses={200: {"model": LocateResponse}, 404: {"description": "The point is outside every district."}},
     summary="Units containing a point",
-    responses={404: {"description": "The point is outside every district."}},
 )
 def locate_point(
-    request: Request, conn: ConnectionDep, point: PointDep, as_of: AsOfDep, _: ReaderDep
-) -> LocateResponse:
+    request: Request, engine: ReadEngineDep, point: PointDep, as_of: AsOfDep, _: ReaderDep
+) -> JSONResponse:
     """The units at every level that contain the point, as of now or of a past date.
 
     A point on a boundary shared by two units resolves to the one with the lower code.
     """
-    found = locate(conn, point.lon, point.lat, as_of=as_of)
+    with engine.connect() as conn:
+        found = locate(conn, point.lon, point.lat, as_of=as_of)
     if not found:
         extent = data_extent(request)
         raise NotFound(
@@ -36,6 +38,6 @@ def locate_point(
                if extent else ""),
             field="lon",
         )
-    refs = [UnitRef(code=u.code, name=u.name, name_en=u.name_en, level=u.level) for u in found]  # type: ignore[arg-type]
-    by_level = {r.level: r for r in refs}
-    return LocateResponse(lon=point.lon, lat=point.lat, as_of=as_of.isoformat(), units=refs, **by_level)
+    refs = [{"code": u.code, "name": u.name, "name_en": u.name_en, "level": u.level} for u in found]
+    by_level = {r["level"]: r for r in refs}
+    return JSONResponse({"lon": point.lon, "lat": point.lat, "as_of": as_of.isoformat(), "units": refs, **by_level})

@@ -9,11 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import Connection, bindparam, text
 
-from api.deps import ConnectionDep
+from api.deps import ReadEngineDep
 from api.errors import field_path
 from api.params import AsOfDep, PointDep, check_point, data_extent, parse_datetime
 from api.schemas import BatchAnswer, BatchPoint, BatchRequest, BatchResponse, NearestResponse
@@ -21,7 +20,6 @@ from api.security import ReaderDep
 from geo.domain import STATION_KINDS
 from geo.errors import InvalidInput
 from geo.nearest import NearStation, nearest_batch, nearest_stations, read_station_rows
-from geo.store import AS_OF
 
 router = APIRouter(prefix="/stations", tags=["query"])
 
@@ -41,27 +39,19 @@ def check_kinds(kinds: Sequence[str] | None) -> list[str] | None:
     return list(kinds)
 
 
-def _community_names(conn: Connection, codes: set[str], as_of: Any) -> dict[str, str]:
-    if not codes:
-        return {}
-    stmt = text(f"SELECT code, name FROM units WHERE code IN :codes AND ({AS_OF})").bindparams(
-        bindparam("codes", expanding=True)
-    )
-    return dict(conn.execute(stmt, {"codes": sorted(codes), "as_of": as_of}).all())
-
-
-def _properties(station: NearStation, rank: int, names: dict[str, str]) -> dict[str, Any]:
+def _properties(station: NearStation, rank: int) -> dict[str, Any]:
     return {
         "code": station.code, "name": station.name, "name_en": station.name_en, "kind": station.kind,
         "capacity": station.capacity, "community_code": station.community_code,
-        "community_name": names.get(station.community_code), "distance_m": round(station.distance_m, 3),
+        "community_name": station.community_name, "distance_m": round(station.distance_m, 3),
         "rank": rank,
     }
 
 
-@router.get("/nearest", response_model=NearestResponse, summary="Nearest stations to a point")
+@router.get("/nearest", response_model=None, responses={200: {"model": NearestResponse}},
+            summary="Nearest stations to a point")
 def nearest(
-    conn: ConnectionDep,
+    engine: ReadEngineDep,
     point: PointDep,
     as_of: AsOfDep,
     _: ReaderDep,
@@ -70,22 +60,22 @@ def nearest(
     max_distance_m: Annotated[
         float | None, Query(gt=0, allow_inf_nan=False, description="Only stations within this distance (m).")
     ] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The k stations nearest to the point by geodesic distance (WGS84 ellipsoid), nearest first."""
     kinds = check_kinds(kind)
-    found = nearest_stations(conn, point.lon, point.lat, as_of=as_of, k=k, kinds=kinds,
-                             max_distance_m=max_distance_m)
-    names = _community_names(conn, {s.community_code for s in found}, as_of)
-    return {
+    with engine.connect() as conn:
+        found = nearest_stations(conn, point.lon, point.lat, as_of=as_of, k=k, kinds=kinds,
+                                 max_distance_m=max_distance_m)
+    return JSONResponse({
         "type": "FeatureCollection",
         "query": {"lon": point.lon, "lat": point.lat, "k": k, "kind": kinds, "max_distance_m": max_distance_m,
                   "as_of": as_of.isoformat()},
         "features": [
             {"type": "Feature", "id": s.code, "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
-             "properties": _properties(s, i + 1, names)}
+             "properties": _properties(s, i + 1)}
             for i, s in enumerate(found)
         ],
-    }
+    })
 
 
 def _points_from_csv(body: bytes) -> list[BatchPoint]:
@@ -169,24 +159,23 @@ async def nearest_many(
     kinds = check_kinds(batch.kind)
     as_of = parse_datetime(batch.datetime)
 
-    def answer() -> tuple[list[list[NearStation]], dict[str, str]]:
+    def answer() -> list[list[NearStation]]:
         with request.app.state.engine.connect() as conn:
             rows = read_station_rows(conn, as_of=as_of, kinds=kinds)
-            found = nearest_batch(rows, [p.lon for p in batch.points], [p.lat for p in batch.points], k=batch.k,
-                                  max_distance_m=batch.max_distance_m)
-            return found, _community_names(conn, {s.community_code for a in found for s in a}, as_of)
+        return nearest_batch(rows, [p.lon for p in batch.points], [p.lat for p in batch.points], k=batch.k,
+                             max_distance_m=batch.max_distance_m)
 
-    answers, names = await run_in_threadpool(answer)
+    answers = await run_in_threadpool(answer)
     if format == "csv":
-        return _csv_response(batch.points, answers, names)
+        return _csv_response(batch.points, answers)
     return BatchResponse(results=[
         BatchAnswer(index=i, id=p.id, lon=p.lon, lat=p.lat,
-                    stations=[_properties(s, r + 1, names) for r, s in enumerate(a)])  # type: ignore[misc]
+                    stations=[_properties(s, r + 1) for r, s in enumerate(a)])  # type: ignore[misc]
         for i, (p, a) in enumerate(zip(batch.points, answers, strict=True))
     ])
 
 
-def _csv_response(points: list[BatchPoint], answers: list[list[NearStation]], names: dict[str, str]) -> Response:
+def _csv_response(points: list[BatchPoint], answers: list[list[NearStation]]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["index", "id", "lon", "lat", "rank", "station_code", "station_name", "kind",
@@ -194,5 +183,5 @@ def _csv_response(points: list[BatchPoint], answers: list[list[NearStation]], na
     for i, (p, found) in enumerate(zip(points, answers, strict=True)):
         for rank, s in enumerate(found, start=1):
             writer.writerow([i, p.id or "", p.lon, p.lat, rank, s.code, s.name, s.kind, s.community_code,
-                             names.get(s.community_code, ""), f"{s.distance_m:.3f}"])
+                             s.community_name or "", f"{s.distance_m:.3f}"])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
