@@ -67,3 +67,13 @@ class ImportRejected(InvalidInput):
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         super().__init__(f"{len(problems)} problem(s) in the dataset: {shown}{more}")
         self.problems = problems
+
+
+class InvariantViolation(InvalidInput):
+    """A change would break an invariant (coverage, nesting, conservation); nothing was written."""
+
+    code = "invariant_violation"
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("the change would break the map's invariants: " + "; ".join(reasons[:10]))
+        self.reasons = reasons

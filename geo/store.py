@@ -110,6 +110,32 @@ def read_stations(conn: Connection, *, as_of: dt.date | None) -> gpd.GeoDataFram
     return _read(conn, "stations", as_of=as_of)
 
 
+def read_latest(
+    conn: Connection,
+    table: str,
+    *,
+    where_in: dict[str, Sequence[str]] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
+    """The latest version (``valid_to`` NULL) of rows of ``table``, filtered by column values and a box.
+
+    Changes are always computed against the latest versions, whatever their ``valid_from``.
+    """
+    from geo.sql import bbox_filter
+
+    where = ["valid_to IS NULL"]
+    params: dict[str, Any] = {}
+    expanding = []
+    for column, values in (where_in or {}).items():
+        where.append(f"{column} IN :{column}")
+        params[column] = list(values) or [""]
+        expanding.append(column)
+    if bbox is not None:
+        where.append(bbox_filter(conn, table))
+        params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
+    return _read(conn, table, as_of=None, where=where, params=params, expanding=expanding)
+
+
 def insert_versions(conn: Connection, table: str, gdf: gpd.GeoDataFrame) -> int:
     """Insert rows (new versions) into a versioned table; the frame must have every column."""
     columns = TABLE_COLUMNS[table]

@@ -1,0 +1,25 @@
+"""Boundary reassignment: move grids or a drawn area from one unit to a neighbour, safely.
+
+``create_proposal`` checks and stores a draft; ``preview_proposal`` shows what it does;
+``apply_proposal`` writes it atomically as new versions; ``revert_proposal`` undoes it as a
+further change. See :mod:`geo.reassign.plan` for how a move is computed.
+"""
+
+from geo.reassign.model import Plan, ProposalRequest
+from geo.reassign.service import (
+    apply_proposal,
+    create_proposal,
+    list_proposals,
+    preview_proposal,
+    revert_proposal,
+)
+
+__all__ = [
+    "Plan",
+    "ProposalRequest",
+    "apply_proposal",
+    "create_proposal",
+    "list_proposals",
+    "preview_proposal",
+    "revert_proposal",
+]

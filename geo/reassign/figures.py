@@ -1,0 +1,113 @@
+"""The figures of a plan: what moves, and each changed unit before and after.
+
+Only the units the change touches are read (their grids and those grids' buildings), so the cost
+follows the size of the change, not of the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, bindparam, text
+
+from geo.domain import POPULATION_FIELDS, Level
+from geo.reassign.geometry import NOISE_M2, area_m2, cut, describe
+from geo.reassign.model import Plan
+from geo.store import read_latest
+
+FIGURES = (*POPULATION_FIELDS, "buildings")
+
+
+def _descendants(conn: Connection, code: str, level: Level, down_to: Level) -> list[str]:
+    """Codes of the latest units at ``down_to`` below (or equal to) ``code``."""
+    codes, current = [code], level
+    while current != down_to and current.child is not None:
+        codes = list(conn.execute(
+            text("SELECT code FROM units WHERE valid_to IS NULL AND parent_code IN :codes").bindparams(
+                bindparam("codes", expanding=True)), {"codes": codes or [""]},
+        ).scalars())
+        current = current.child
+    return codes
+
+
+def _descendant_grids(conn: Connection, code: str, level: Level) -> list[str]:
+    return _descendants(conn, code, level, Level.grid)
+
+
+def _per_grid(conn: Connection, grids: Iterable[str]) -> pd.DataFrame:
+    grids = sorted(set(grids))
+    sums = ", ".join(f"sum({f})" for f in POPULATION_FIELDS)
+    rows = conn.execute(
+        text(f"SELECT grid_code, {sums}, count(*) FROM buildings WHERE valid_to IS NULL AND grid_code IN :g "
+             "GROUP BY grid_code").bindparams(bindparam("g", expanding=True)), {"g": grids or [""]},
+    ).all()
+    return pd.DataFrame(rows, columns=["grid_code", *FIGURES]).set_index("grid_code")
+
+
+def _moved_buildings(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
+    codes = sorted(codes)
+    if not codes:
+        return dict.fromkeys(FIGURES, 0)
+    sums = ", ".join(f"coalesce(sum({f}), 0)" for f in POPULATION_FIELDS)
+    row = conn.execute(
+        text(f"SELECT {sums}, count(*) FROM buildings WHERE valid_to IS NULL AND code IN :c").bindparams(
+            bindparam("c", expanding=True)), {"c": codes},
+    ).one()
+    return {f: int(v) for f, v in zip(FIGURES, row, strict=True)}
+
+
+def _add(a: dict[str, int], b: dict[str, int], sign: int = 1) -> dict[str, int]:
+    return {k: int(a.get(k, 0)) + sign * int(b.get(k, 0)) for k in FIGURES}
+
+
+def compute_figures(conn: Connection, plan: Plan) -> dict[str, Any]:
+    """Moved totals, grids moved whole and split, and before/after of every unit whose shape changes."""
+    a_code, b_code = plan.request.from_code, plan.request.to_code
+    level = Level(plan.level)
+    a_grids = _descendant_grids(conn, a_code, level)
+    grid_rows = read_latest(conn, "units", where_in={"code": a_grids}, bbox=plan.territory.bounds)
+    whole = sorted(c for c, g in zip(grid_rows["code"], grid_rows.geometry, strict=True)
+                   if area_m2(cut(g, plan.territory)) < NOISE_M2) if level != Level.grid else []
+    per_grid = _per_grid(conn, whole)
+    moved = {f: int(per_grid[f].sum()) if len(per_grid) else 0 for f in FIGURES}
+    moved = _add(moved, _moved_buildings(conn, plan.buildings))
+    new_grids = [u.code for u in plan.units if u.level == Level.grid and u.version_before is None]
+    moved_grids = len(whole) + len(new_grids)
+    units = []
+    for change in plan.units:
+        if change.geom_before is None or change.geom_after is None or change.geom_before.equals(change.geom_after):
+            continue
+        grids = _descendant_grids(conn, change.code, Level(change.level))
+        before = {f: int(v) for f, v in _per_grid(conn, grids).sum().reindex(FIGURES, fill_value=0).items()}
+        gains = change.geom_after.area > change.geom_before.area
+        after = _add(before, moved, 1 if gains else -1)
+        n_grids = len(grids) if change.level != Level.grid else 1
+        workers = _workers(conn, change.code, Level(change.level))
+        units.append({
+            "code": change.code, "name": change.name, "level": change.level,
+            "role": "from" if change.code == a_code else "to" if change.code == b_code else
+                    ("from_ancestor" if not gains else "to_ancestor"),
+            "before": {**before, "workers": workers, "grids": n_grids, **describe(change.geom_before)},
+            "after": {**after, "workers": workers,
+                      "grids": n_grids + (moved_grids if gains else -len(whole)) if change.level != Level.grid else 1,
+                      **describe(change.geom_after)},
+        })
+    return {
+        "moved": {**moved, "area_km2": round(area_m2(plan.territory) / 1e6, 6)},
+        "grids_moved_whole": whole,
+        "grids_split": plan.summary.get("split", []),
+        "units": units,
+    }
+
+
+def _workers(conn: Connection, code: str, level: Level) -> int:
+    """Community workers of a community, or summed over a sub-district's communities (0 for grids)."""
+    if level == Level.grid:
+        return 0
+    codes = _descendants(conn, code, level, Level.community)
+    total = conn.execute(
+        text("SELECT coalesce(sum(workers), 0) FROM units WHERE valid_to IS NULL AND code IN :codes").bindparams(
+            bindparam("codes", expanding=True)), {"codes": codes or [""]}).scalar()
+    return int(total or 0)

@@ -1,0 +1,59 @@
+"""What a boundary change is: the request a planner makes, and the plan gridgov computes from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+
+
+@dataclass(frozen=True)
+class ProposalRequest:
+    """Move territory of ``from_code`` to ``to_code`` (same level), as child units or a drawn area.
+
+    Exactly one of ``child_codes`` (units one level below ``from_code``, e.g. grid codes of a
+    community) and ``area`` (a polygon in EPSG:4326, clipped to ``from_code``) is given.
+    """
+
+    from_code: str
+    to_code: str
+    effective_date: dt.date
+    author: str
+    child_codes: tuple[str, ...] | None = None
+    area: BaseGeometry | None = None
+    reason: str | None = None
+    document_ref: str | None = None
+    allow_non_adjacent: bool = False
+
+
+@dataclass
+class UnitChange:
+    """One unit's state before and after the change (geometry in EPSG:4326)."""
+
+    code: str
+    level: str
+    name: str
+    parent_before: str | None
+    parent_after: str | None
+    geom_before: BaseGeometry | None  # None for a unit the change creates
+    geom_after: BaseGeometry | None  # None for a unit the change retires
+    version_before: int | None
+    source_code: str | None = None  # for a unit the change creates: the unit it was split from
+
+
+@dataclass
+class Plan:
+    """Everything a proposal does, computed against the current versions (``base_versions``)."""
+
+    request: ProposalRequest
+    level: str
+    territory: BaseGeometry  # what moves, within from_code
+    outside_area_m2: float  # part of a drawn area that lay outside from_code and is ignored
+    units: list[UnitChange] = field(default_factory=list)
+    buildings: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (grid before, grid after)
+    stations: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (community before, after)
+    base_versions: dict[str, int] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)

@@ -1,0 +1,182 @@
+"""Proposals end to end: create a draft, preview it, apply it atomically, revert it.
+
+Each write runs in one transaction: lock, check that the units are still at the versions the
+proposal was computed against (409 otherwise), write the new versions and the change-log row,
+verify the invariants of what changed, commit — or roll everything back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from shapely.geometry import mapping
+from sqlalchemy import Connection, Engine
+
+from geo.errors import Conflict, InvalidInput
+from geo.reassign.figures import compute_figures
+from geo.reassign.geometry import MIN_SHARED_EDGE_M, NOISE_M2, shared_edge_m
+from geo.reassign.model import Plan, ProposalRequest
+from geo.reassign.plan import compute_plan
+from geo.reassign.proposals import (
+    ProposalRecord,
+    find_proposals,
+    insert_draft,
+    load_proposal,
+    lock_for_change,
+    log_change,
+    set_status,
+)
+from geo.reassign.revert import check_revertible, previous_parents, write_revert
+from geo.reassign.writer import touched_codes, verify_written, write_plan
+
+
+def create_proposal(engine: Engine, request: ProposalRequest) -> int:
+    """Check and store a draft; refused moves raise InvalidInput with the reason."""
+    with engine.begin() as conn:
+        plan = compute_plan(conn, request)
+        return insert_draft(conn, plan)
+
+
+def _stale(conn: Connection, record: ProposalRecord) -> list[str]:
+    from geo.store import read_latest
+
+    latest = read_latest(conn, "units", where_in={"code": sorted(record.base_versions)})
+    now = dict(zip(latest["code"], latest["version"].astype(int), strict=True))
+    return [
+        f"{code} was at version {version} and is now " + (f"at version {now[code]}" if code in now else "retired")
+        for code, version in sorted(record.base_versions.items()) if now.get(code) != version
+    ]
+
+
+def _warnings(plan: Plan, figures: dict[str, Any]) -> list[str]:
+    out = []
+    if plan.outside_area_m2 >= NOISE_M2:
+        out.append(f"{plan.outside_area_m2:,.0f} m² of the drawn area lie outside {plan.request.from_code} "
+                   "and are ignored")
+    for unit in figures["units"]:
+        if unit["role"] in ("from", "to") and not unit["after"]["contiguous"]:
+            out.append(f"{unit['name']} ({unit['code']}) would be in {unit['after']['parts']} separate parts")
+        if unit["role"] == "from" and unit["after"]["residents"] == 0:
+            out.append(f"{unit['name']} ({unit['code']}) would have no residents left")
+    to_unit = next((u for u in plan.units if u.code == plan.request.to_code), None)
+    if to_unit is not None and shared_edge_m(plan.territory, to_unit.geom_before) < MIN_SHARED_EDGE_M:
+        out.append(f"the moved area does not touch {to_unit.name}: it would be an exclave")
+    out += [f"new community {u.code} ({u.name}) has no workers yet" for u in plan.units
+            if u.version_before is None and u.level == "community"]
+    return out
+
+
+def _geojson(plan: Plan) -> dict[str, Any]:
+    def features(after: bool) -> list[dict[str, Any]]:
+        out = []
+        for u in plan.units:
+            geom = u.geom_after if after else u.geom_before
+            if geom is None or (u.geom_before is not None and u.geom_after is not None
+                                and u.geom_before.equals(u.geom_after) and u.parent_before == u.parent_after):
+                continue
+            out.append({"type": "Feature", "id": u.code, "geometry": mapping(geom),
+                        "properties": {"code": u.code, "name": u.name, "level": u.level,
+                                       "parent_code": u.parent_after if after else u.parent_before}})
+        return out
+
+    return {
+        "territory": mapping(plan.territory),
+        "before": {"type": "FeatureCollection", "features": features(False)},
+        "after": {"type": "FeatureCollection", "features": features(True)},
+    }
+
+
+def describe_plan(conn: Connection, plan: Plan, *, geometry: bool = True) -> dict[str, Any]:
+    """The preview of a plan: figures, moved stations, warnings and (optionally) geometries."""
+    figures = compute_figures(conn, plan)
+    body = {
+        **figures,
+        "buildings_moved_to_new_grids": len(plan.buildings),
+        "stations": [{"code": c, "from": a, "to": b} for c, (a, b) in sorted(plan.stations.items())],
+        "outside_area_m2": round(plan.outside_area_m2, 1),
+        "warnings": _warnings(plan, figures),
+    }
+    return {**body, **_geojson(plan)} if geometry else body
+
+
+def preview_proposal(engine: Engine, proposal_id: int) -> dict[str, Any]:
+    """The proposal and what it does: live for a draft, as recorded for an applied or reverted one."""
+    with engine.connect() as conn:
+        record = load_proposal(conn, proposal_id)
+        if record.status != "draft":
+            from sqlalchemy import text
+
+            summary = conn.execute(text("SELECT summary FROM change_log WHERE id = :i"),
+                                   {"i": record.applied_change_id}).scalar_one()
+            return {"proposal": record.as_dict(), "stale": [], "preview": _as_dict(summary)}
+        stale = _stale(conn, record)
+        plan = compute_plan(conn, record.request())
+        return {"proposal": record.as_dict(), "stale": stale, "preview": describe_plan(conn, plan)}
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    import json
+
+    return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+def list_proposals(engine: Engine, *, status: str | None = None, unit: str | None = None) -> list[dict[str, Any]]:
+    """Proposals, newest first."""
+    with engine.connect() as conn:
+        return [r.as_dict() for r in find_proposals(conn, status=status, unit=unit)]
+
+
+def apply_proposal(engine: Engine, proposal_id: int, *, author: str) -> dict[str, Any]:
+    """Apply a draft in one transaction; 409 if it is not a draft or its units changed since."""
+    with engine.begin() as conn:
+        record = load_proposal(conn, proposal_id)
+        latest = lock_for_change(conn, proposal_id, list(record.base_versions))
+        record = load_proposal(conn, proposal_id)  # re-read under the lock
+        if record.status != "draft":
+            raise Conflict(f"proposal {proposal_id} is already {record.status}", field="id")
+        stale = [f"{code} was at version {v} and is now " + (f"at version {latest[code]}" if code in latest
+                                                            else "retired")
+                 for code, v in sorted(record.base_versions.items()) if latest.get(code) != v]
+        if stale:
+            raise Conflict(f"the units changed since proposal {proposal_id} was made: " + "; ".join(stale),
+                           field="id")
+        plan = compute_plan(conn, record.request())
+        summary = describe_plan(conn, plan, geometry=False)
+        change_id = log_change(conn, kind="apply", proposal_id=proposal_id, author=author,
+                               day=record.effective_date, reason=record.reason, document_ref=record.document_ref,
+                               units=sorted({u.code for u in plan.units}), summary=summary)
+        counts = write_plan(conn, plan, change_id)
+        verify_written(conn, touched_codes(plan), set(plan.buildings))
+        set_status(conn, proposal_id, "applied", change_id=change_id)
+        return {"proposal": load_proposal(conn, proposal_id).as_dict(), "change_id": change_id,
+                "written": counts, "summary": summary}
+
+
+def revert_proposal(
+    engine: Engine, proposal_id: int, *, author: str, effective_date: dt.date | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Undo an applied proposal as a new change; 409 if it is not applied or its units changed since."""
+    with engine.begin() as conn:
+        record = load_proposal(conn, proposal_id)
+        lock_for_change(conn, proposal_id, list(record.base_versions))
+        record = load_proposal(conn, proposal_id)
+        if record.status != "applied":
+            raise Conflict(f"proposal {proposal_id} is {record.status}: only an applied proposal can be reverted",
+                           field="id")
+        assert record.applied_change_id is not None
+        check_revertible(conn, record.applied_change_id)
+        day = effective_date or max(dt.date.today(), record.effective_date)
+        if day < record.effective_date:
+            raise InvalidInput(f"a revert cannot take effect before the change it undoes "
+                               f"({record.effective_date.isoformat()})", field="effective_date")
+        change_id = log_change(conn, kind="revert", proposal_id=proposal_id, author=author, day=day,
+                               reason=reason or f"revert of proposal {proposal_id}",
+                               document_ref=record.document_ref, units=sorted(record.base_versions), summary={})
+        touched = write_revert(conn, record.applied_change_id, change_id, day)
+        families = set(touched["units"]) | previous_parents(conn, touched["units"])
+        verify_written(conn, families, set(touched["buildings"]))
+        set_status(conn, proposal_id, "reverted", change_id=change_id)
+        return {"proposal": load_proposal(conn, proposal_id).as_dict(), "change_id": change_id,
+                "restored": {k: len(v) for k, v in touched.items()}}

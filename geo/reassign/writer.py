@@ -1,0 +1,129 @@
+"""Write a plan as new versions, and check the invariants of what was written before commit.
+
+Old versions are closed on the effective date (``valid_to``), new ones open on it; nothing is
+updated in place or deleted. Every new version points at the change-log row of its change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Connection
+
+from geo.coverage import coverage_report
+from geo.domain import Level
+from geo.errors import InvalidInput, InvariantViolation
+from geo.reassign.model import Plan
+from geo.store import TABLE_COLUMNS, close_versions, insert_versions, read_latest
+
+
+def _check_dates(rows: pd.DataFrame, day: dt.date, what: str) -> None:
+    late = rows[rows["valid_from"].map(lambda d: d > day)]
+    if len(late):
+        first = late.iloc[0]
+        raise InvalidInput(
+            f"effective_date {day.isoformat()} is before {what} {first['code']}'s current version began "
+            f"({first['valid_from'].isoformat()})", field="effective_date",
+        )
+
+
+def replace_versions(
+    conn: Connection, table: str, new_rows: gpd.GeoDataFrame, existing: list[str], day: dt.date
+) -> None:
+    """Close the latest versions of ``existing`` codes on ``day`` and insert ``new_rows``."""
+    if new_rows.empty:
+        return
+    closed = close_versions(conn, table, existing, day)
+    if closed != len(existing):
+        raise InvariantViolation([f"{table}: expected to close {len(existing)} versions, closed {closed}"])
+    insert_versions(conn, table, new_rows[list(TABLE_COLUMNS[table]) + ["geometry"]])
+
+
+def _versioned(current: gpd.GeoDataFrame, day: dt.date, change_id: int) -> gpd.GeoDataFrame:
+    out = current.copy()
+    out["version"] = out["version"].astype(int) + 1
+    out["valid_from"], out["valid_to"], out["change_id"] = day, None, change_id
+    return out
+
+
+def write_plan(conn: Connection, plan: Plan, change_id: int) -> dict[str, int]:
+    """Insert the plan's new unit, building and station versions; return how many of each."""
+    day = plan.request.effective_date
+    units, existing = _unit_rows(conn, plan, day, change_id)
+    replace_versions(conn, "units", units, existing, day)
+    counts = {"units": len(units)}
+    for table, moves, column in (("buildings", plan.buildings, "grid_code"),
+                                 ("stations", plan.stations, "community_code")):
+        current = read_latest(conn, table, where_in={"code": sorted(moves)})
+        if not current.empty:
+            _check_dates(current, day, table[:-1])
+            rows = _versioned(current, day, change_id)
+            rows[column] = [moves[c][1] for c in rows["code"]]
+            replace_versions(conn, table, rows, list(current["code"]), day)
+        counts[table] = len(current)
+    return counts
+
+
+def _unit_rows(conn: Connection, plan: Plan, day: dt.date, change_id: int) -> tuple[gpd.GeoDataFrame, list[str]]:
+    codes = {u.code for u in plan.units} | {u.source_code for u in plan.units if u.source_code}
+    current = read_latest(conn, "units", where_in={"code": sorted(codes)}).set_index("code", drop=False)
+    changed = [u for u in plan.units if u.version_before is not None
+               and (u.parent_before != u.parent_after or not u.geom_before.equals(u.geom_after))]  # type: ignore[union-attr]
+    existing = current.loc[[u.code for u in changed]]
+    _check_dates(existing, day, "unit")
+    rows = _versioned(existing, day, change_id)
+    rows["parent_code"] = [u.parent_after for u in changed]
+    rows = rows.set_geometry(gpd.GeoSeries([u.geom_after for u in changed], index=rows.index, crs=4326))
+    created = [_new_unit(current.loc[u.source_code], u, day, change_id)  # type: ignore[index]
+               for u in plan.units if u.version_before is None]
+    if created:
+        new = gpd.GeoDataFrame(created, geometry="geometry", crs=4326)
+        rows = gpd.GeoDataFrame(pd.concat([rows.reset_index(drop=True), new], ignore_index=True), crs=4326)
+    return rows, list(existing["code"])
+
+
+def _new_unit(source: Any, change: Any, day: dt.date, change_id: int) -> dict[str, Any]:
+    return {
+        "code": change.code, "version": 1, "name": change.name,
+        "name_en": f"{source['name_en']} (moved part)" if source["name_en"] else None,
+        "level": change.level, "kind": source["kind"], "parent_code": change.parent_after,
+        "workers": 0 if change.level == Level.community else None, "synthetic": bool(source["synthetic"]),
+        "valid_from": day, "valid_to": None, "change_id": change_id, "geometry": change.geom_after,
+    }
+
+
+def touched_codes(plan: Plan) -> set[str]:
+    """Units a plan changes, and their parents before and after."""
+    return ({u.code for u in plan.units} | {u.parent_after for u in plan.units if u.parent_after}
+            | {u.parent_before for u in plan.units if u.parent_before})
+
+
+def verify_written(conn: Connection, families: set[str], moved_buildings: set[str]) -> None:
+    """Coverage and nesting of the given units' families, and that moved buildings are in their grid.
+
+    Runs inside the transaction, on what was written; any finding raises and so rolls back.
+    """
+    reasons: list[str] = []
+    units = read_latest(conn, "units", where_in={"code": sorted(families)})
+    children = read_latest(conn, "units", where_in={"parent_code": sorted(families)})
+    parents = units[units["code"].isin(set(children["parent_code"]))]
+    for level in set(parents["level"]):
+        same = parents[parents["level"] == level]
+        kids = children[children["parent_code"].isin(set(same["code"]))]
+        reasons += [str(issue) for issue in coverage_report(same, kids)]
+    orphans = units[units["parent_code"].notna() & ~units["parent_code"].isin(
+        set(read_latest(conn, "units", where_in={"code": sorted(set(units["parent_code"].dropna()))})["code"]))]
+    reasons += [f"{row.code}'s parent {row.parent_code} is not a current unit" for row in orphans.itertuples()]
+    if moved_buildings:
+        moved = read_latest(conn, "buildings", where_in={"code": sorted(moved_buildings)})
+        grids = read_latest(conn, "units", where_in={"code": sorted(set(moved["grid_code"]))}).set_index("code")
+        for row in moved.itertuples():
+            if row.grid_code not in grids.index or not grids.loc[row.grid_code].geometry.covers(row.geometry):
+                reasons.append(f"building {row.code} is not inside its grid {row.grid_code}")
+        if len(moved) != len(moved_buildings):
+            reasons.append(f"{len(moved_buildings)} buildings should have one current version, {len(moved)} do")
+    if reasons:
+        raise InvariantViolation(reasons)
