@@ -9,7 +9,7 @@ DEMO_DB := var/gridgov.sqlite
 export SPATIALITE_LIBRARY_PATH ?= mod_spatialite
 
 RUNTIME_PACKAGES := libsqlite3-mod-spatialite
-TEST_PACKAGES := $(RUNTIME_PACKAGES)
+TEST_PACKAGES := $(RUNTIME_PACKAGES) chromium fonts-noto-cjk
 
 .PHONY: run test lint typecheck demo system-packages test-system-packages bench clean
 

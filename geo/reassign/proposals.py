@@ -111,7 +111,8 @@ def load_proposal(conn: Connection, proposal_id: int) -> ProposalRecord:
 def find_proposals(conn: Connection, *, status: str | None = None, unit: str | None = None,
                    limit: int = 200) -> list[ProposalRecord]:
     """Proposals, newest first, optionally of one status or touching one unit (as from or to)."""
-    where, params = [], {"limit": limit}
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": limit}
     if status:
         where.append("status = :status")
         params["status"] = status

@@ -77,7 +77,7 @@ def _unit_rows(conn: Connection, plan: Plan, day: dt.date, change_id: int) -> tu
     rows = _versioned(existing, day, change_id)
     rows["parent_code"] = [u.parent_after for u in changed]
     rows = rows.set_geometry(gpd.GeoSeries([u.geom_after for u in changed], index=rows.index, crs=4326))
-    created = [_new_unit(current.loc[u.source_code], u, day, change_id)  # type: ignore[index]
+    created = [_new_unit(current.loc[u.source_code], u, day, change_id)
                for u in plan.units if u.version_before is None]
     if created:
         new = gpd.GeoDataFrame(created, geometry="geometry", crs=4326)
