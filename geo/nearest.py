@@ -19,7 +19,6 @@ from sqlalchemy import Connection, TextClause, bindparam, text
 
 from geo.crs import GEOD
 from geo.sql import bbox_filter, is_sqlite, point_sql
-from geo.store import AS_OF
 
 M_PER_DEG_LAT = 110_574.0  # the smallest metres-per-degree of latitude (at the equator)
 EARTH_EQUATORIAL_M = 6_378_137.0
@@ -48,16 +47,22 @@ class NearStation:
                    community_name, float(lon), float(lat), distance_m)  # type: ignore[arg-type]
 
 
-# The responsible community's name comes along in the same round trip.
+# The responsible community's name comes along in the same round trip (a join, not a subquery
+# per row: batches read every station).
 _STATION_COLUMNS = (
-    "code, name, name_en, kind, capacity, community_code, "
-    "(SELECT u.name FROM units u WHERE u.code = stations.community_code AND u.valid_from <= :as_of "
-    "AND (u.valid_to IS NULL OR u.valid_to > :as_of)), ST_X(geom), ST_Y(geom)"
+    "stations.code, stations.name, stations.name_en, stations.kind, stations.capacity, stations.community_code, "
+    "u.name, ST_X(stations.geom), ST_Y(stations.geom)"
 )
+_FROM = (
+    "stations LEFT JOIN units u ON u.code = stations.community_code AND u.valid_from <= :as_of "
+    "AND (u.valid_to IS NULL OR u.valid_to > :as_of)"
+)
+_STATIONS_AS_OF = "stations.valid_from <= :as_of AND (stations.valid_to IS NULL OR stations.valid_to > :as_of)"
+
 
 
 def _kind_filter(kinds: Sequence[str] | None) -> str:
-    return " AND kind IN :kinds" if kinds else ""
+    return " AND stations.kind IN :kinds" if kinds else ""
 
 
 def _bind(sql: str, kinds: Sequence[str] | None) -> TextClause:
@@ -66,7 +71,7 @@ def _bind(sql: str, kinds: Sequence[str] | None) -> TextClause:
 
 
 def _in_box_sql(conn: Connection, kinds: Sequence[str] | None) -> str:
-    return f"SELECT {_STATION_COLUMNS} FROM stations WHERE {bbox_filter(conn, 'stations')} AND ({AS_OF})" + (
+    return f"SELECT {_STATION_COLUMNS} FROM {_FROM} WHERE {bbox_filter(conn, 'stations')} AND ({_STATIONS_AS_OF})" + (
         _kind_filter(kinds)
     )
 
@@ -95,8 +100,8 @@ def _candidates(
     """At least k stations near the point if there are k at all (the index's idea of near)."""
     if not is_sqlite(conn):
         sql = (
-            f"SELECT {_STATION_COLUMNS} FROM stations WHERE ({AS_OF}){_kind_filter(kinds)} "
-            f"ORDER BY geom <-> {point_sql(conn)} LIMIT :k"
+            f"SELECT {_STATION_COLUMNS} FROM {_FROM} WHERE ({_STATIONS_AS_OF}){_kind_filter(kinds)} "
+            f"ORDER BY stations.geom <-> {point_sql(conn)} LIMIT :k"
         )
         return list(conn.execute(_bind(sql, kinds), {**base, "k": k}).all())
     # SpatiaLite has no usable KNN: grow a box over the R*Tree until it holds k stations.
@@ -157,7 +162,8 @@ def _chord_for_m(distance_m: float) -> float:
 
 def read_station_rows(conn: Connection, *, as_of: dt.date, kinds: Sequence[str] | None) -> list:
     """Every station valid on ``as_of`` (optionally of some kinds), as rows for :func:`nearest_batch`."""
-    sql = f"SELECT {_STATION_COLUMNS} FROM stations WHERE ({AS_OF}){_kind_filter(kinds)} ORDER BY code"
+    sql = (f"SELECT {_STATION_COLUMNS} FROM {_FROM} WHERE ({_STATIONS_AS_OF}){_kind_filter(kinds)} "
+           "ORDER BY stations.code")
     params: dict[str, object] = {"as_of": as_of}
     if kinds:
         params["kinds"] = list(kinds)
