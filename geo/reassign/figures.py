@@ -77,6 +77,8 @@ def compute_figures(conn: Connection, plan: Plan) -> dict[str, Any]:
     moved_grids = len(whole) + len(new_grids)
     units = []
     for change in plan.units:
+        if Level(change.level).depth > level.depth:  # descendants are listed as moved or split grids
+            continue
         if change.geom_before is None or change.geom_after is None or change.geom_before.equals(change.geom_after):
             continue
         grids = _descendant_grids(conn, change.code, Level(change.level))
@@ -94,12 +96,29 @@ def compute_figures(conn: Connection, plan: Plan) -> dict[str, Any]:
                       "grids": n_grids + (moved_grids if gains else -len(whole)) if change.level != Level.grid else 1,
                       **describe(change.geom_after)},
         })
+    residents_out = _residents_by_grid(conn, plan)
+    split = [{**s, "residents_moved": residents_out.get(s["code"], 0)} for s in plan.summary.get("split", [])]
     return {
         "moved": {**moved, "area_km2": round(area_m2(plan.territory) / 1e6, 6)},
         "grids_moved_whole": whole,
-        "grids_split": plan.summary.get("split", []),
+        "grids_split": split,
         "units": units,
     }
+
+
+def _residents_by_grid(conn: Connection, plan: Plan) -> dict[str, int]:
+    """Residents moved out of each split grid (buildings re-assigned to its moved part)."""
+    codes = sorted(plan.buildings)
+    if not codes:
+        return {}
+    rows = conn.execute(
+        text("SELECT code, residents FROM buildings WHERE valid_to IS NULL AND code IN :c").bindparams(
+            bindparam("c", expanding=True)), {"c": codes}).all()
+    out: dict[str, int] = {}
+    for code, residents in rows:
+        grid = plan.buildings[code][0]
+        out[grid] = out.get(grid, 0) + int(residents)
+    return out
 
 
 def _workers(conn: Connection, code: str, level: Level) -> int:

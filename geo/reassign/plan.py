@@ -17,7 +17,16 @@ from sqlalchemy import Connection
 
 from geo.domain import Level
 from geo.errors import InvalidInput
-from geo.reassign.geometry import MIN_SHARED_EDGE_M, NOISE_M2, area_m2, common, cut, join, shared_edge_m
+from geo.reassign.geometry import (
+    MIN_SHARED_EDGE_M,
+    NOISE_M2,
+    absorb_slivers,
+    area_m2,
+    common,
+    cut,
+    join,
+    shared_edge_m,
+)
 from geo.reassign.model import Plan, ProposalRequest, UnitChange
 from geo.reassign.territory import resolve_territory
 from geo.store import read_latest
@@ -81,6 +90,7 @@ def compute_plan(conn: Connection, request: ProposalRequest) -> Plan:
     _check_pair(a, b, request)
     level = Level(a["level"])
     territory, outside_m2 = resolve_territory(conn, request, a)
+    territory = absorb_slivers(territory, [a.geometry, *_touched_descendants(conn, a, territory)])
     plan = Plan(request=request, level=level.value, territory=territory, outside_area_m2=outside_m2)
     plan.base_versions = {a["code"]: int(a["version"]), b["code"]: int(b["version"])}
     _change(plan, a, a.geometry, cut(a.geometry, territory), a["parent_code"])
@@ -91,6 +101,16 @@ def compute_plan(conn: Connection, request: ProposalRequest) -> Plan:
         _move_buildings(conn, plan, {a["code"]: b["code"]}, territory)
     _move_stations(conn, plan, territory)
     return plan
+
+
+def _touched_descendants(conn: Connection, a: Any, territory: BaseGeometry) -> list[BaseGeometry]:
+    """Shapes of every unit below A whose box meets the territory."""
+    shapes, parents, level = [], [a["code"]], Level(a["level"]).child
+    while level is not None and parents:
+        rows = read_latest(conn, "units", where_in={"parent_code": parents}, bbox=territory.bounds)
+        shapes += list(rows.geometry.values)
+        parents, level = list(rows["code"]), level.child
+    return shapes
 
 
 def _change(plan: Plan, row: Any, before: BaseGeometry | None, after: BaseGeometry | None,
@@ -182,7 +202,10 @@ def _move_buildings(conn: Connection, plan: Plan, moves: dict[str, str], territo
 
 
 def _move_stations(conn: Connection, plan: Plan, territory: BaseGeometry) -> None:
-    """Stations inside T whose responsible community loses that ground follow it to the new one."""
+    """Stations inside T whose responsible community loses that ground follow it to the new one.
+
+    A party service centre is its community's seat and stays with it (the preview warns instead).
+    """
     stations = read_latest(conn, "stations", bbox=territory.bounds)
     if stations.empty:
         return
@@ -193,7 +216,11 @@ def _move_stations(conn: Connection, plan: Plan, territory: BaseGeometry) -> Non
     after = _communities_at(plan, inside.geometry, after=True)
     for row, old, new in zip(inside.itertuples(), before, after, strict=True):
         if old is not None and new is not None and row.community_code == old and old != new:
-            plan.stations[row.code] = (old, new)
+            if row.kind == "party_service_center":
+                plan.warnings.append(f"{row.name} ({row.code}), the party service centre of {old}, "
+                                     f"would stand in {new}'s territory; it stays with {old}")
+            else:
+                plan.stations[row.code] = (old, new)
 
 
 def _communities_at(plan: Plan, points: Sequence[BaseGeometry], *, after: bool) -> list[str | None]:

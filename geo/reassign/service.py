@@ -62,6 +62,7 @@ def _warnings(plan: Plan, figures: dict[str, Any]) -> list[str]:
     to_unit = next((u for u in plan.units if u.code == plan.request.to_code), None)
     if to_unit is not None and shared_edge_m(plan.territory, to_unit.geom_before) < MIN_SHARED_EDGE_M:
         out.append(f"the moved area does not touch {to_unit.name}: it would be an exclave")
+    out += plan.warnings
     out += [f"new community {u.code} ({u.name}) has no workers yet" for u in plan.units
             if u.version_before is None and u.level == "community"]
     return out
