@@ -57,7 +57,7 @@ def _read(
     bound = dict(params or {})
     if as_of is not None:
         bound["as_of"] = as_of
-    rows = conn.execute(stmt, bound).all()
+    rows = [tuple(r) for r in conn.execute(stmt, bound)]  # plain tuples: pandas probes Rows slowly
     frame = pd.DataFrame(rows, columns=[*columns, "wkb"])
     geometry = shapely.from_wkb([bytes(w) for w in frame.pop("wkb")]) if len(frame) else []
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=SRID), crs=SRID)

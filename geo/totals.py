@@ -59,17 +59,17 @@ def with_totals(units: gpd.GeoDataFrame, buildings: pd.DataFrame) -> gpd.GeoData
 def read_totals(conn: Connection, as_of: dt.date) -> pd.DataFrame:
     """Totals of every unit valid on ``as_of``, computed in SQL per grid and rolled up in pandas."""
     units = pd.DataFrame(
-        conn.execute(
+        [tuple(r) for r in conn.execute(
             text(f"SELECT code, level, parent_code, workers FROM units WHERE {AS_OF}"), {"as_of": as_of}
-        ).all(),
+        )],
         columns=["code", "level", "parent_code", "workers"],
     )
     sums = ", ".join(f"sum({f})" for f in POPULATION_FIELDS)
     per_grid = pd.DataFrame(
-        conn.execute(
+        [tuple(r) for r in conn.execute(
             text(f"SELECT grid_code, {sums}, count(*) FROM buildings WHERE {AS_OF} GROUP BY grid_code"),
             {"as_of": as_of},
-        ).all(),
+        )],
         columns=["grid_code", *POPULATION_FIELDS, "buildings"],
     )
     return _roll_up(units, per_grid.set_index("grid_code"))

@@ -1,0 +1,124 @@
+"""Boundary-change proposals: create (draft), read with preview, list, apply, revert."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from shapely.geometry import shape
+
+from api.deps import EngineDep, ReadEngineDep
+from api.security import PlannerDep, ReaderDep
+from geo.crs import geometries_gcj02_to_wgs84
+from geo.errors import InvalidInput
+from geo.reassign import (
+    ProposalRequest,
+    apply_proposal,
+    create_proposal,
+    list_proposals,
+    preview_proposal,
+    revert_proposal,
+)
+
+router = APIRouter(prefix="/proposals", tags=["proposals"])
+
+NANJIAO_EXAMPLE: dict[str, Any] = {
+    "from_code": "520402006006", "to_code": "520402006009", "child_codes": ["520402006006001"],
+    "effective_date": "2025-03-01", "reason": "缓解南郊社区管理压力", "document_ref": "西华办〔2025〕7号",
+    "author": "华西街道规划员",
+}
+
+
+class ProposalBody(BaseModel):
+    """A move of territory from one unit to a neighbour of the same level."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [NANJIAO_EXAMPLE]})
+
+    from_code: str = Field(min_length=1, max_length=32, description="The unit that gives territory (A).")
+    to_code: str = Field(min_length=1, max_length=32, description="The unit that receives it (B).")
+    child_codes: list[str] | None = Field(default=None, description="Units one level below A to move whole.")
+    area: dict[str, Any] | None = Field(default=None, description="A drawn GeoJSON Polygon/MultiPolygon.")
+    area_crs: str = Field(default="EPSG:4326", description="CRS of `area`: any EPSG code, or GCJ-02 (AMap).")
+    effective_date: dt.date
+    reason: str | None = Field(default=None, max_length=2000)
+    document_ref: str | None = Field(default=None, max_length=200, description="文件号 of the decision.")
+    author: str = Field(min_length=1, max_length=200)
+    allow_non_adjacent: bool = False
+
+
+def _area(body: ProposalBody) -> Any:
+    if body.area is None:
+        return None
+    try:
+        geom = shape(body.area)
+    except Exception as exc:  # noqa: BLE001 - any malformed GeoJSON is the caller's to fix
+        raise InvalidInput(f"area is not a GeoJSON geometry: {exc}", field="area") from None
+    crs = body.area_crs.strip().upper()
+    if crs in ("GCJ-02", "GCJ02"):
+        return geometries_gcj02_to_wgs84(geom)
+    if crs in ("EPSG:4326", "EPSG:4490", "CRS84", "OGC:CRS84"):
+        return geom
+    from pyproj import CRS, Transformer
+    from pyproj.exceptions import CRSError
+    from shapely.ops import transform
+
+    try:
+        source = CRS.from_user_input(body.area_crs)
+    except CRSError:
+        raise InvalidInput(f"unknown CRS {body.area_crs!r}", field="area_crs") from None
+    to_wgs84 = Transformer.from_crs(source, 4326, always_xy=True)
+    return transform(to_wgs84.transform, geom)
+
+
+@router.post("", status_code=201, summary="Propose a boundary change (draft)")
+def create(body: ProposalBody, engine: EngineDep, _: PlannerDep) -> dict[str, Any]:
+    """Check the move and store it as a draft pinned to the current versions; answer with its preview."""
+    request = ProposalRequest(
+        from_code=body.from_code, to_code=body.to_code, effective_date=body.effective_date, author=body.author,
+        child_codes=tuple(body.child_codes) if body.child_codes is not None else None, area=_area(body),
+        reason=body.reason, document_ref=body.document_ref, allow_non_adjacent=body.allow_non_adjacent,
+    )
+    proposal_id = create_proposal(engine, request)
+    return preview_proposal(engine, proposal_id)
+
+
+@router.get("", summary="List proposals")
+def index(
+    engine: ReadEngineDep,
+    _: ReaderDep,
+    status: Annotated[Literal["draft", "applied", "reverted"] | None, Query()] = None,
+    unit: Annotated[str | None, Query(description="Proposals moving from or to this unit.")] = None,
+) -> dict[str, Any]:
+    """Proposals, newest first."""
+    return {"proposals": list_proposals(engine, status=status, unit=unit)}
+
+
+@router.get("/{proposal_id}", summary="A proposal and its preview")
+def read(proposal_id: int, engine: EngineDep, _: ReaderDep) -> dict[str, Any]:
+    """The proposal; for a draft, what it would do now (and whether its units changed since)."""
+    return preview_proposal(engine, proposal_id)
+
+
+class ApplyBody(BaseModel):
+    """Who applies or reverts."""
+
+    author: str = Field(min_length=1, max_length=200)
+    effective_date: dt.date | None = Field(default=None, description="For a revert: when it takes effect.")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/{proposal_id}/apply", summary="Apply a draft (atomic)")
+def apply(proposal_id: int, body: ApplyBody, engine: EngineDep, _: PlannerDep) -> dict[str, Any]:
+    """Write the change in one transaction; 409 if it is not a draft or its units changed since."""
+    if body.effective_date is not None:
+        raise InvalidInput("the effective date of an apply is the proposal's own", field="effective_date")
+    return apply_proposal(engine, proposal_id, author=body.author)
+
+
+@router.post("/{proposal_id}/revert", summary="Revert an applied proposal")
+def revert(proposal_id: int, body: ApplyBody, engine: EngineDep, _: PlannerDep) -> dict[str, Any]:
+    """Undo the change as a new change (history keeps both); 409 if later changes touched its units."""
+    return revert_proposal(engine, proposal_id, author=body.author, effective_date=body.effective_date,
+                           reason=body.reason)

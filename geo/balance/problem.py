@@ -1,0 +1,147 @@
+"""The boundary-move problem as plain arrays, and the rules every answer must obey.
+
+Whole grids move from their community (``home``) to an adjacent one. The rules, checked here by
+graph search independently of the optimiser:
+
+* a community's seat grid (``anchor``, where its party service centre stands) never moves, so no
+  community is left empty; locked grids never move; locked communities neither give nor receive;
+* grids go only along ``links`` (pairs of adjacent communities, within a sub-district unless allowed);
+* a community loses at most ``max_lost`` grids;
+* **contiguity in every order of applying the moves.** Write ``stay(a)`` for the grids ``a`` keeps and
+  ``S(a→b)`` for those it gives to ``b``. Then ``stay(a)`` is connected, ``stay(b) ∪ S(a→b)`` is
+  connected (what ``b`` receives from ``a`` hangs on what ``b`` keeps) and ``stay(a) ∪ S(a→c)`` is
+  connected (what ``a`` gives to ``c`` hangs on what ``a`` keeps). Every community is then connected
+  after any subset of the moves, so the draft proposals can be applied one by one, in any order, and
+  each finds its territory adjacent to the receiving community and leaves the giving one in one piece.
+
+A community is within tolerance when ``lower <= workload <= upper``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from geo.balance.graph import is_connected
+
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One independent balancing problem (a sub-district, or linked sub-districts)."""
+
+    grid_codes: tuple[str, ...]
+    community_codes: tuple[str, ...]
+    home: np.ndarray  # community index of each grid
+    residents: np.ndarray  # residents of each grid
+    workload: np.ndarray  # weighted workload of each grid
+    movable: np.ndarray  # grid may move (not a seat grid, not locked)
+    anchor: np.ndarray  # seat grid index of each community
+    lower: np.ndarray  # lowest workload within tolerance, per community
+    upper: np.ndarray  # highest workload within tolerance, per community
+    edges: np.ndarray  # (E, 2) adjacent grid pairs
+    links: frozenset[tuple[int, int]]  # (a, b): grids of a may move to b
+    required: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # must end within tolerance
+    max_lost: int | None = None
+
+    @property
+    def n_grids(self) -> int:
+        return len(self.grid_codes)
+
+    @property
+    def n_communities(self) -> int:
+        return len(self.community_codes)
+
+    @cached_property
+    def requires(self) -> np.ndarray:
+        return self.required if len(self.required) else np.zeros(self.n_communities, dtype=bool)
+
+    @cached_property
+    def candidates(self) -> list[tuple[int, ...]]:
+        """Communities each grid may end in, its home first."""
+        targets: dict[int, list[int]] = {}
+        for a, b in sorted(self.links):
+            targets.setdefault(a, []).append(b)
+        return [
+            (int(h), *targets.get(int(h), ())) if self.movable[g] else (int(h),)
+            for g, h in enumerate(self.home)
+        ]
+
+    @cached_property
+    def neighbours(self) -> list[list[int]]:
+        out: list[list[int]] = [[] for _ in range(self.n_grids)]
+        for i, j in self.edges:
+            out[int(i)].append(int(j))
+            out[int(j)].append(int(i))
+        return out
+
+    def loads(self, assign: np.ndarray) -> np.ndarray:
+        """Workload of each community under an assignment (community index per grid)."""
+        return np.bincount(assign, weights=self.workload, minlength=self.n_communities)
+
+    def within(self, assign: np.ndarray) -> np.ndarray:
+        """Which communities are within tolerance under an assignment."""
+        load = self.loads(assign)
+        return (load >= self.lower - EPS) & (load <= self.upper + EPS)
+
+    def moved_residents(self, assign: np.ndarray) -> int:
+        return int(self.residents[assign != self.home].sum())
+
+    def violations(self, assign: np.ndarray) -> list[str]:
+        """Every rule the assignment breaks (empty when it is a valid answer)."""
+        out: list[str] = []
+        for g, c in enumerate(assign):
+            if int(c) not in self.candidates[g]:
+                out.append(f"grid {self.grid_codes[g]} may not go to {self.community_codes[int(c)]}")
+        if out:
+            return out
+        moved = assign != self.home
+        if self.max_lost is not None:
+            lost = np.bincount(self.home[moved], minlength=self.n_communities)
+            out += [f"{self.community_codes[a]} loses {n} grids (cap {self.max_lost})"
+                    for a, n in enumerate(lost) if n > self.max_lost]
+        out += self._contiguity(assign)
+        missing = self.requires & ~self.within(assign)
+        out += [f"{self.community_codes[c]} is required within tolerance" for c in np.flatnonzero(missing)]
+        return out
+
+    def _contiguity(self, assign: np.ndarray) -> list[str]:
+        out: list[str] = []
+        stay = {c: np.flatnonzero((self.home == c) & (assign == c)) for c in range(self.n_communities)}
+        for c in range(self.n_communities):
+            if not is_connected(self.n_grids, self.edges, stay[c]):
+                out.append(f"{self.community_codes[c]} keeps a disconnected territory")
+        for g in np.flatnonzero(assign != self.home):
+            a, b = int(self.home[g]), int(assign[g])
+            sent = np.flatnonzero((self.home == a) & (assign == b))
+            if sent[0] != g:
+                continue  # each (a, b) pair once
+            if not is_connected(self.n_grids, self.edges, np.concatenate([stay[b], sent])):
+                out.append(f"grids from {self.community_codes[a]} do not hang on what "
+                           f"{self.community_codes[b]} keeps")
+            if not is_connected(self.n_grids, self.edges, np.concatenate([stay[a], sent])):
+                out.append(f"grids {self.community_codes[a]} gives to {self.community_codes[b]} do not hang "
+                           f"on what it keeps")
+        return out
+
+
+@dataclass
+class Solution:
+    """The answer for one problem: an assignment and how good it is known to be."""
+
+    status: str  # optimal | time_limit | infeasible | trivial
+    assign: np.ndarray | None
+    out_of_tolerance: int | None  # communities outside tolerance in the answer
+    out_of_tolerance_bound: float | None  # no answer can have fewer
+    moved_residents: int | None
+    moved_residents_bound: float | None  # given that count, no answer moves fewer
+    gap: float | None  # relative gap on moved residents (0 when proved optimal)
+    seconds: float
+    message: str | None = None
+
+    @property
+    def has_answer(self) -> bool:
+        return self.assign is not None

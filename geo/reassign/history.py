@@ -1,0 +1,64 @@
+"""History: every version of a unit with the change that made it, and the change log by filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geo.errors import NotFound
+from geo.reassign.geometry import area_m2
+from geo.store import _read, as_date
+
+
+def _change(row: Any) -> dict[str, Any]:
+    cid, kind, pid, author, recorded, day, reason, ref, units = row
+    return {"id": int(cid), "kind": kind, "proposal_id": pid, "author": author, "recorded_at": str(recorded),
+            "effective_date": as_date(day).isoformat(), "reason": reason,  # type: ignore[union-attr]
+            "document_ref": ref, "units": json.loads(units) if isinstance(units, str) else units}
+
+
+_CHANGE_COLUMNS = "id, kind, proposal_id, author, recorded_at, effective_date, reason, document_ref, units"
+
+
+def unit_history(conn: Connection, code: str) -> list[dict[str, Any]]:
+    """All versions of a unit, oldest first, each with the change that created it."""
+    versions = _read(conn, "units", as_of=None, where=["code = :code"], params={"code": code})
+    if versions.empty:
+        raise NotFound(f"no unit with code {code!r}", field="code")
+    ids = [int(c) for c in versions["change_id"].dropna()]
+    changes = {}
+    if ids:
+        rows = conn.execute(text(f"SELECT {_CHANGE_COLUMNS} FROM change_log WHERE id IN ({','.join(map(str, ids))})"))
+        changes = {r[0]: _change(r) for r in rows}
+    return [{
+        "version": int(v.version), "name": v.name, "level": v.level, "parent_code": v.parent_code,
+        "workers": None if v.workers is None or v.workers != v.workers else int(v.workers),
+        "valid_from": v.valid_from.isoformat(), "valid_to": v.valid_to.isoformat() if v.valid_to else None,
+        "area_km2": round(area_m2(v.geometry) / 1e6, 6),
+        "change": changes.get(int(v.change_id)) if v.change_id == v.change_id and v.change_id is not None else None,
+    } for v in versions.itertuples()]
+
+
+def find_changes(conn: Connection, *, unit: str | None = None, since: dt.date | None = None,
+                 until: dt.date | None = None, author: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    """Change-log rows, newest first, filtered by a unit they touched, effective dates and author."""
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": limit}
+    if unit:
+        # units is a JSON list of codes; a quoted match on its text works on both databases.
+        where.append("CAST(units AS TEXT) LIKE :unit")
+        params["unit"] = f'%"{unit}"%'
+    if since:
+        where.append("effective_date >= :since")
+        params["since"] = since
+    if until:
+        where.append("effective_date <= :until")
+        params["until"] = until
+    if author:
+        where.append("author = :author")
+        params["author"] = author
+    sql = f"SELECT {_CHANGE_COLUMNS} FROM change_log" + (" WHERE " + " AND ".join(where) if where else "")
+    return [_change(r) for r in conn.execute(text(sql + " ORDER BY id DESC LIMIT :limit"), params)]
