@@ -82,8 +82,9 @@ BREAKS = {
                 "WHERE code = '520499001001002'",
     "nesting": "UPDATE units SET parent_code = '520499009' WHERE code = '520499001002'",
     "conservation": "UPDATE buildings SET grid_code = '520499002002002' WHERE code = '5204990010010010001'",
+    # (two open versions of a code are refused by the database itself: see test_schema)
     "history": "INSERT INTO units (code, version, valid_from, valid_to, synthetic, name, level, parent_code, geom) "
-               "SELECT code, 2, valid_from, NULL, synthetic, name, level, parent_code, geom FROM units "
+               "SELECT code, 0, '2023-01-01', '2024-06-01', synthetic, name, level, parent_code, geom FROM units "
                "WHERE code = '520499001001001'",
     "atomicity": "INSERT INTO proposals (status, level, from_code, to_code, effective_date, author, base_versions) "
                  "VALUES ('applied', 'grid', 'a', 'b', '2024-02-01', 'x', '{}')",

@@ -71,3 +71,14 @@ def test_negative_population_is_refused_by_the_database(engine: Engine) -> None:
             ),
             {"d": dt.date(2024, 1, 1)},
         )
+
+
+def test_two_open_versions_of_one_code_are_refused(engine: Engine) -> None:
+    insert = text(
+        "INSERT INTO stations (code, version, valid_from, synthetic, name, kind, community_code, geom) "
+        "VALUES ('s1', :v, :d, false, 'x', 'volunteer_station', 'c', ST_GeomFromText('POINT(105.9 26.2)', 4326))"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert, {"v": 1, "d": dt.date(2024, 1, 1)})
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert, {"v": 2, "d": dt.date(2024, 2, 1)})
