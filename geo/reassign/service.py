@@ -112,7 +112,12 @@ def preview_proposal(engine: Engine, proposal_id: int) -> dict[str, Any]:
                                    {"i": record.applied_change_id}).scalar_one()
             return {"proposal": record.as_dict(), "stale": [], "preview": _as_dict(summary)}
         stale = _stale(conn, record)
-        plan = compute_plan(conn, record.request())
+        try:
+            plan = compute_plan(conn, record.request())
+        except InvalidInput as exc:  # the map moved on and the move no longer makes sense
+            if not stale:
+                raise
+            return {"proposal": record.as_dict(), "stale": stale, "preview": None, "refused": exc.message}
         return {"proposal": record.as_dict(), "stale": stale, "preview": describe_plan(conn, plan)}
 
 
