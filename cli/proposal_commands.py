@@ -1,0 +1,134 @@
+"""``gridgov propose|preview|apply|revert|history|changes``: boundary changes from the shell."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.main import DatabaseOption, app, reports_errors, settings_for
+from geo.db import make_engine
+from geo.errors import InvalidInput
+
+DayOption = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Effective date (YYYY-MM-DD).")]
+
+
+def _echo(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _area(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from shapely.geometry import shape
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"cannot read {path} as GeoJSON: {exc}", field="area") from None
+    if data.get("type") == "FeatureCollection":
+        data = data["features"][0]["geometry"] if data.get("features") else {}
+    elif data.get("type") == "Feature":
+        data = data.get("geometry") or {}
+    try:
+        return shape(data)
+    except Exception as exc:  # noqa: BLE001 - malformed GeoJSON is the user's to fix
+        raise InvalidInput(f"{path} holds no GeoJSON geometry: {exc}", field="area") from None
+
+
+@app.command()
+@reports_errors
+def propose(
+    from_code: Annotated[str, typer.Option("--from", help="Unit that gives territory.")],
+    to_code: Annotated[str, typer.Option("--to", help="Unit that receives it.")],
+    effective_date: DayOption,
+    author: Annotated[str, typer.Option(help="Who proposes.")],
+    grids: Annotated[str | None, typer.Option(help="Comma-separated child codes to move whole.")] = None,
+    area: Annotated[Path | None, typer.Option(help="GeoJSON file with the drawn polygon (EPSG:4326).")] = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+    document_ref: Annotated[str | None, typer.Option(help="文件号 of the decision.")] = None,
+    allow_non_adjacent: Annotated[bool, typer.Option()] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Store a draft boundary change and print its preview."""
+    from geo.reassign import ProposalRequest, create_proposal, preview_proposal
+
+    engine = make_engine(settings_for(database).database_url)
+    request = ProposalRequest(
+        from_code=from_code, to_code=to_code, effective_date=effective_date.date(), author=author,
+        child_codes=tuple(c.strip() for c in grids.split(",") if c.strip()) if grids is not None else None,
+        area=_area(area), reason=reason, document_ref=document_ref, allow_non_adjacent=allow_non_adjacent,
+    )
+    pid = create_proposal(engine, request)
+    _echo(_without_geometry(preview_proposal(engine, pid)))
+
+
+def _without_geometry(body: dict[str, Any]) -> dict[str, Any]:
+    preview = body.get("preview") or {}
+    return {**body, "preview": {k: v for k, v in preview.items() if k not in ("before", "after", "territory")}}
+
+
+@app.command()
+@reports_errors
+def preview(proposal_id: int, database: DatabaseOption = None) -> None:
+    """What a proposal does (for a draft: now, against the current map)."""
+    from geo.reassign import preview_proposal
+
+    _echo(_without_geometry(preview_proposal(make_engine(settings_for(database).database_url), proposal_id)))
+
+
+@app.command("apply")
+@reports_errors
+def apply_(proposal_id: int, author: Annotated[str, typer.Option()], database: DatabaseOption = None) -> None:
+    """Apply a draft in one transaction (refused if its units changed since it was made)."""
+    from geo.reassign import apply_proposal
+
+    result = apply_proposal(make_engine(settings_for(database).database_url), proposal_id, author=author)
+    _echo({"proposal": result["proposal"]["id"], "status": result["proposal"]["status"],
+           "change_id": result["change_id"], "written": result["written"]})
+
+
+@app.command()
+@reports_errors
+def revert(
+    proposal_id: int,
+    author: Annotated[str, typer.Option()],
+    effective_date: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Undo an applied proposal as a new change."""
+    from geo.reassign import revert_proposal
+
+    result = revert_proposal(make_engine(settings_for(database).database_url), proposal_id, author=author,
+                             effective_date=effective_date.date() if effective_date else None)
+    _echo({"proposal": proposal_id, "status": result["proposal"]["status"], "change_id": result["change_id"]})
+
+
+@app.command()
+@reports_errors
+def history(code: str, database: DatabaseOption = None) -> None:
+    """Every version of a unit with the change that made it."""
+    from geo.reassign.history import unit_history
+
+    with make_engine(settings_for(database).database_url).connect() as conn:
+        _echo(unit_history(conn, code))
+
+
+@app.command()
+@reports_errors
+def changes(
+    unit: Annotated[str | None, typer.Option()] = None,
+    author: Annotated[str | None, typer.Option()] = None,
+    since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """The change log, newest first, by unit, author and effective dates."""
+    from geo.reassign.history import find_changes
+
+    with make_engine(settings_for(database).database_url).connect() as conn:
+        _echo(find_changes(conn, unit=unit, author=author, since=since.date() if since else None,
+                           until=until.date() if until else None))
