@@ -87,6 +87,19 @@ class Problem:
         load = self.loads(assign)
         return (load >= self.lower - EPS) & (load <= self.upper + EPS)
 
+    def strict_band(self, c: int) -> tuple[float, float]:
+        """The band of ``c`` shrunk by a hair, so that rounding never counts a community in that is out."""
+        lower, upper = float(self.lower[c]), float(self.upper[c])
+        shrink = EPS * max(1.0, upper)
+        lower_in = lower + shrink if lower > 0 else 0.0
+        return lower_in, max(lower_in, upper - shrink)
+
+    def within_strict(self, assign: np.ndarray) -> np.ndarray:
+        """Communities within their shrunk band (what the optimiser counts)."""
+        load = self.loads(assign)
+        bands = np.array([self.strict_band(c) for c in range(self.n_communities)]).reshape(-1, 2)
+        return (load >= bands[:, 0] - 1e-9) & (load <= bands[:, 1] + 1e-9)
+
     def moved_residents(self, assign: np.ndarray) -> int:
         return int(self.residents[assign != self.home].sum())
 

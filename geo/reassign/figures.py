@@ -97,13 +97,25 @@ def compute_figures(conn: Connection, plan: Plan) -> dict[str, Any]:
                       **describe(change.geom_after)},
         })
     residents_out = _residents_by_grid(conn, plan)
+    moved_list = _moved_list(conn, plan, whole)
     split = [{**s, "residents_moved": residents_out.get(s["code"], 0)} for s in plan.summary.get("split", [])]
     return {
         "moved": {**moved, "area_km2": round(area_m2(plan.territory) / 1e6, 6)},
         "grids_moved_whole": whole,
         "grids_split": split,
+        "buildings_moved": moved_list,
         "units": units,
     }
+
+
+def _moved_list(conn: Connection, plan: Plan, whole_grids: list[str]) -> list[dict[str, Any]]:
+    """Every building whose unit at the proposal's level changes: code, grid before and after."""
+    rows = conn.execute(
+        text("SELECT code, grid_code FROM buildings WHERE valid_to IS NULL AND grid_code IN :g").bindparams(
+            bindparam("g", expanding=True)), {"g": whole_grids or [""]}).all()
+    out = [{"code": c, "grid_before": g, "grid_after": g} for c, g in rows]
+    out += [{"code": c, "grid_before": a, "grid_after": b} for c, (a, b) in plan.buildings.items()]
+    return sorted(out, key=lambda r: r["code"])
 
 
 def _residents_by_grid(conn: Connection, plan: Plan) -> dict[str, int]:
