@@ -20,7 +20,7 @@ def test_migration_creates_every_table(engine: Engine) -> None:
 def test_migration_is_idempotent(engine: Engine) -> None:
     migrate(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
 
 
 def _spatially_indexed(engine: Engine) -> set[str]:

@@ -70,9 +70,12 @@ def _next_codes(conn: Connection, parent_code: str, level: Level) -> Any:
     """A generator of free codes under ``parent_code`` (parent + 3 digits), never used before."""
     from sqlalchemy import text
 
+    # A code range rather than LIKE 'prefix%', which neither database serves from the code index.
+    upper = parent_code[:-1] + chr(ord(parent_code[-1]) + 1)
     taken = {
         r[0] for r in conn.execute(
-            text("SELECT DISTINCT code FROM units WHERE code LIKE :prefix"), {"prefix": f"{parent_code}%"}
+            text("SELECT DISTINCT code FROM units WHERE code >= :low AND code < :high"),
+            {"low": parent_code, "high": upper},
         )
         if len(r[0]) == level.code_length
     }

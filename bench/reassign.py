@@ -1,0 +1,73 @@
+"""Preview and apply time of the Nanjiao -> Lida change (a drawn area, a third of Nanjiao's residents).
+
+Each run creates the proposal, previews it, applies it and reverts it (so the database ends as it
+began, with two more changes in its history). Baseline in the same run: reading the two units'
+current versions (the least any change must do). Target: preview and apply under 1 s on the demo,
+and at --scale 20 no more than 1.5x slower (cost follows the units touched, not the database).
+
+    .venv/bin/python bench/reassign.py [--scale 1 20] [--backends spatialite postgis] [-n 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from common import database_url
+
+from geo.db import make_engine
+from geo.reassign import ProposalRequest, apply_proposal, create_proposal, preview_proposal, revert_proposal
+from geo.store import read_latest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from scenarios import nanjiao_third_polygon  # noqa: E402
+
+
+def run(backend: str, scale: int, n: int) -> dict[str, float]:
+    engine = make_engine(database_url(backend, scale))
+    polygon, nanjiao, lida = nanjiao_third_polygon(engine)
+    times: dict[str, list[float]] = {"read A and B (baseline)": [], "create": [], "preview": [], "apply": [],
+                                     "revert": []}
+    for i in range(n):
+        started = time.perf_counter()
+        with engine.connect() as conn:
+            current = read_latest(conn, "units", where_in={"code": [nanjiao.code, lida.code]})
+        times["read A and B (baseline)"].append(time.perf_counter() - started)
+        day = max(current["valid_from"]) + dt.timedelta(days=1)  # after earlier runs' history
+        request = ProposalRequest(from_code=nanjiao.code, to_code=lida.code, author="bench", area=polygon,
+                                  effective_date=day)
+        for name, call in (("create", lambda: create_proposal(engine, request)),):
+            started = time.perf_counter()
+            pid = call()
+            times[name].append(time.perf_counter() - started)
+        for name, call in (("preview", lambda: preview_proposal(engine, pid)),
+                           ("apply", lambda: apply_proposal(engine, pid, author="bench")),
+                           ("revert", lambda: revert_proposal(engine, pid, author="bench",
+                                                              effective_date=request.effective_date
+                                                              + dt.timedelta(days=1)))):
+            started = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=int, nargs="+", default=[1])
+    parser.add_argument("--backends", nargs="+", default=["spatialite", "postgis"])
+    parser.add_argument("-n", type=int, default=5, help="repetitions (median reported)")
+    args = parser.parse_args()
+    print(f"{'backend':10} {'scale':>5}  {'step':26} {'median s':>9}")
+    for scale in args.scale:
+        for backend in args.backends:
+            for name, seconds in run(backend, scale, args.n).items():
+                print(f"{backend:10} {scale:>5}  {name:26} {seconds:9.3f}")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
