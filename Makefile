@@ -13,8 +13,13 @@ TEST_PACKAGES := $(RUNTIME_PACKAGES) chromium fonts-noto-cjk
 
 .PHONY: run test lint typecheck demo system-packages test-system-packages bench clean
 
+# A planner key for the demo only; set your own keys with GRIDGOV_API_KEYS or `gridgov key add`.
+DEMO_PLANNER_KEY ?= demo-planner-key-xixiu
+
 run: system-packages $(BIN)/gridgov $(DEMO_DB)
-	GRIDGOV_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/gridgov serve
+	@echo "demo planner key (X-API-Key): $(DEMO_PLANNER_KEY)"
+	GRIDGOV_DATABASE_URL=sqlite:///$(DEMO_DB) GRIDGOV_API_KEYS='{"$(DEMO_PLANNER_KEY)": "planner"}' \
+		$(BIN)/gridgov serve
 
 test: test-system-packages $(BIN)/gridgov
 	$(BIN)/pytest $(PYTEST_ARGS)
