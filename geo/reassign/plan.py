@@ -125,6 +125,12 @@ def _change(plan: Plan, row: Any, before: BaseGeometry | None, after: BaseGeomet
     ))
     if before is not None:
         plan.base_versions[row["code"]] = int(row["version"])
+        day = plan.request.effective_date
+        if row["valid_from"] > day:
+            raise InvalidInput(
+                f"effective_date {day.isoformat()} is before unit {row['code']}'s current version began "
+                f"({row['valid_from'].isoformat()})", field="effective_date",
+            )
 
 
 def _walk_ancestors(conn: Connection, plan: Plan, a: Any, b: Any, territory: BaseGeometry) -> None:
