@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import Conflict, DatabaseUnavailable, GridgovError, ImportRejected, InvalidInput, NotFound
@@ -78,6 +78,23 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
 
+async def _bad_value_for_database(_: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the request carried (a NUL character, an integer out of range):
+    # the caller's to fix, so a 422 rather than a fault.
+    log.info("value refused by the database: %s", exc)
+    return JSONResponse(error_body("invalid_input", "a value in the request cannot be stored or searched "
+                                   "(e.g. it contains a NUL character or is out of range)"), status_code=422)
+
+
+async def _nul_in_url(request: Request, call_next: Any) -> Any:
+    """Refuse NUL characters in the path or query up front, naming the parameter."""
+    for name, value in [*request.query_params.multi_items(), *[("path", request.url.path)]]:
+        if "\x00" in value:
+            return JSONResponse(error_body("invalid_input", f"{name} contains a NUL character", name),
+                                status_code=422)
+    return await call_next(request)
+
+
 async def _database_unreachable(_: Request, exc: Exception) -> JSONResponse:
     log.error("database unreachable: %s", exc)
     return JSONResponse(error_body("database_unavailable", "the database cannot be reached"), status_code=503)
@@ -94,4 +111,7 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unreachable)
+    app.add_exception_handler(DataError, _bad_value_for_database)
+    app.add_exception_handler(OverflowError, _bad_value_for_database)  # an integer the driver cannot bind
+    app.middleware("http")(_nul_in_url)
     app.add_exception_handler(Exception, _server_fault)

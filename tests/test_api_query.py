@@ -200,3 +200,10 @@ def test_batch_over_the_limit_is_refused(client) -> None:
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "points"
     assert "10000" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("url", ["/changes?unit=%00", "/locate?lon=1&lat=2&datetime=%00", "/units/%00/history"])
+def test_nul_characters_are_refused_naming_the_parameter(client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 422
+    assert "NUL" in response.json()["error"]["message"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import shape
 
@@ -23,6 +23,8 @@ from geo.reassign import (
 )
 
 router = APIRouter(prefix="/proposals", tags=["proposals"])
+
+ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The proposal's id.")]
 
 NANJIAO_EXAMPLE: dict[str, Any] = {
     "from_code": "520402006006", "to_code": "520402006009", "child_codes": ["520402006006001"],
@@ -96,7 +98,7 @@ def index(
 
 
 @router.get("/{proposal_id}", summary="A proposal and its preview")
-def read(proposal_id: int, engine: EngineDep, _: ReaderDep) -> dict[str, Any]:
+def read(proposal_id: ProposalId, engine: EngineDep, _: ReaderDep) -> dict[str, Any]:
     """The proposal; for a draft, what it would do now (and whether its units changed since)."""
     return preview_proposal(engine, proposal_id)
 
@@ -110,7 +112,7 @@ class ApplyBody(BaseModel):
 
 
 @router.post("/{proposal_id}/apply", summary="Apply a draft (atomic)")
-def apply(proposal_id: int, body: ApplyBody, engine: EngineDep, _: PlannerDep) -> dict[str, Any]:
+def apply(proposal_id: ProposalId, body: ApplyBody, engine: EngineDep, _: PlannerDep) -> dict[str, Any]:
     """Write the change in one transaction; 409 if it is not a draft or its units changed since."""
     if body.effective_date is not None:
         raise InvalidInput("the effective date of an apply is the proposal's own", field="effective_date")
@@ -118,7 +120,7 @@ def apply(proposal_id: int, body: ApplyBody, engine: EngineDep, _: PlannerDep) -
 
 
 @router.post("/{proposal_id}/revert", summary="Revert an applied proposal")
-def revert(proposal_id: int, body: ApplyBody, engine: EngineDep, _: PlannerDep) -> dict[str, Any]:
+def revert(proposal_id: ProposalId, body: ApplyBody, engine: EngineDep, _: PlannerDep) -> dict[str, Any]:
     """Undo the change as a new change (history keeps both); 409 if later changes touched its units."""
     return revert_proposal(engine, proposal_id, author=body.author, effective_date=body.effective_date,
                            reason=body.reason)
