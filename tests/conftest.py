@@ -63,15 +63,16 @@ def postgis_template() -> Iterator[str]:
     admin.dispose()
 
 
-def fresh_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A new migrated database of ``backend``; dropped when the test ends."""
+def copied_database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, *, spatialite: str, postgis: str
+) -> Iterator[str]:
+    """A copy of a template database (fixture names per backend); dropped when the test ends."""
     if backend == "spatialite":
-        template: Path = request.getfixturevalue("spatialite_template")
         path = tmp_path / "gridgov.sqlite"
-        shutil.copyfile(template, path)
+        shutil.copyfile(request.getfixturevalue(spatialite), path)
         yield f"sqlite:///{path}"
         return
-    template_name: str = request.getfixturevalue("postgis_template")
+    template_name: str = request.getfixturevalue(postgis)
     name = f"gridgov_t_{uuid.uuid4().hex[:12]}"
     admin = _admin_engine()
     with admin.connect() as conn:
@@ -88,6 +89,12 @@ def fresh_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: P
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """URL of a fresh, migrated database, once per backend."""
     yield from fresh_database_url(request.param, request, tmp_path)
+
+
+def fresh_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new migrated, empty database of ``backend``; dropped when the test ends."""
+    yield from copied_database_url(backend, request, tmp_path, spatialite="spatialite_template",
+                                   postgis="postgis_template")
 
 
 @pytest.fixture
@@ -191,19 +198,5 @@ def demo_postgis_template(demo_build: tuple[Path, object], postgis_template: str
 @pytest.fixture(params=BACKENDS)
 def demo_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh copy of a database holding the Xixiu demo, once per backend."""
-    if request.param == "spatialite":
-        path = tmp_path / "demo.sqlite"
-        shutil.copyfile(request.getfixturevalue("demo_spatialite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    template = request.getfixturevalue("demo_postgis_template")
-    name = f"gridgov_d_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    try:
-        yield _pg_url(name)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from copied_database_url(request.param, request, tmp_path, spatialite="demo_spatialite_template",
+                                   postgis="demo_postgis_template")
