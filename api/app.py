@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import register_error_handlers
-from api.routes import features, health, history, imports, locate, map, proposals, stations
+from api.routes import features, health, history, imports, locate, proposals, stations
 from api.settings import ApiSettings
 from geo.db import make_engine, schema_is_current
 from geo.errors import DatabaseUnavailable
@@ -43,6 +43,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=lifespan,
     )
     register_error_handlers(app)
-    for module in (health, features, locate, stations, imports, proposals, history, map):
+    for module in (health, features, locate, stations, imports, proposals, history):
         app.include_router(module.router)
     return app
