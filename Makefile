@@ -8,8 +8,8 @@ DEMO_GPKG := data/build/xixiu.gpkg
 DEMO_DB := var/gridgov.sqlite
 export SPATIALITE_LIBRARY_PATH ?= mod_spatialite
 
-RUNTIME_PACKAGES := libsqlite3-mod-spatialite
-TEST_PACKAGES := $(RUNTIME_PACKAGES) chromium fonts-noto-cjk
+RUNTIME_PACKAGES := libsqlite3-mod-spatialite libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
+TEST_PACKAGES := $(RUNTIME_PACKAGES) chromium fonts-noto-cjk poppler-utils
 
 .PHONY: run test lint typecheck demo system-packages test-system-packages bench clean
 

@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 
 from api.errors import register_error_handlers
-from api.routes import features, health, history, imports, locate, proposals, stations
+from api.routes import features, health, history, imports, locate, map, proposals, stations
 from api.settings import ApiSettings
 from geo.db import make_engine, schema_is_current
 from geo.errors import DatabaseUnavailable
@@ -43,6 +44,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=lifespan,
     )
     register_error_handlers(app)
-    for module in (health, features, locate, stations, imports, proposals, history):
+    # Layers and OGC pages are JSON of hundreds of KB; compressed they are ~85 % smaller.
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    for module in (health, features, locate, stations, imports, proposals, history, map):
         app.include_router(module.router)
     return app

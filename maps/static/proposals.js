@@ -1,0 +1,258 @@
+/* gridgov planner map: a proposal's preview and impact, apply; the proposal list, revert; pending proposals. */
+"use strict";
+window.gg = window.gg || {};
+(function (gg) {
+  gg.current = null; // the proposal being previewed: the POST /proposals or GET /proposals/{id} answer
+
+  // ---- preview ---------------------------------------------------------------------------------
+  function drawPreview(preview) {
+    const group = gg.layers.preview;
+    group.clearLayers();
+    if (!preview) return;
+    const st = gg.config.styles.units;
+    if (preview.territory) gg.geoJSON(preview.territory, { style: st.territory, interactive: false, pane: "ggTop" }).addTo(group);
+    if (preview.after) {
+      gg.geoJSON(preview.after, {
+        style: st.after,
+        pane: "ggTop",
+        onEachFeature: (f, l) => l.bindTooltip(gg.t("after") + ": " + gg.esc(gg.name(f.properties)) + " " + gg.esc(f.properties.code),
+          { sticky: true }),
+      }).addTo(group);
+    }
+  }
+
+  /** Before → after of every changed unit: one column per unit, one row per figure. */
+  function unitRows(units) {
+    const norm = gg.config.styles.residentsPerWorkerNorm;
+    const load = (x) => (x.workers ? x.residents / x.workers : null);
+    const figures = [
+      ["residents", (x) => x.residents, 0], ["households", (x) => x.households, 0], ["workers", (x) => x.workers, 0],
+      ["load_short", load, 0, (v) => v !== null && v > norm], ["grids", (x) => x.grids, 0],
+      ["area_km2", (x) => x.area_km2, 2], ["compactness", (x) => x.compactness, 2],
+    ];
+    const head = "<tr><th></th>" + units.map((u) => '<th data-code="' + gg.esc(u.code) + '" data-role="' + u.role + '">'
+      + gg.esc(u.name) + "<br><small>" + gg.t("role_" + u.role) + "</small></th>").join("") + "</tr>";
+    const rows = figures.map(([key, get, digits, flag]) => "<tr><th>" + gg.t(key) + "</th>" + units.map((u) => {
+      const a = get(u.after);
+      return "<td" + (flag && flag(a) ? ' class="gg-flag"' : "") + ">" + gg.num(get(u.before), digits) + " → " + gg.num(a, digits)
+        + "</td>";
+    }).join("") + "</tr>");
+    const parts = "<tr><th>" + gg.t("contiguous") + "</th>" + units.map((u) => "<td" + (u.after.contiguous === false
+      ? ' class="gg-flag">' + gg.t("parts", { n: u.after.parts }) : ">" + gg.t("yes")) + "</td>").join("") + "</tr>";
+    return '<div class="gg-scroll"><table class="gg-table gg-units">' + head + rows.join("") + parts + "</table></div>";
+  }
+
+  function summaryHtml(preview) {
+    const m = preview.moved || {};
+    let html = table([
+      [gg.t("area_km2"), gg.num(m.area_km2, 3)], [gg.t("buildings"), gg.num(m.buildings)],
+      [gg.t("households"), gg.num(m.households)], [gg.t("residents"), gg.num(m.residents)],
+      [gg.t("elderly"), gg.num(m.elderly)], [gg.t("children"), gg.num(m.children)],
+      [gg.t("special_care"), gg.num(m.special_care)],
+      [gg.t("grids_moved_whole"), gg.num((preview.grids_moved_whole || []).length)],
+      [gg.t("grids_split"), gg.num((preview.grids_split || []).length)],
+      [gg.t("stations_moved"), gg.num((preview.stations || []).length)],
+    ].map((r) => [r[0], r[1]]));
+    if (preview.units && preview.units.length) html += "<h3>" + gg.t("before_after") + "</h3>" + unitRows(preview.units);
+    const warnings = preview.warnings || [];
+    if (warnings.length) {
+      html += "<h3>" + gg.t("warnings") + '</h3><ul class="gg-warnings">' + warnings.map((w) => "<li>" + gg.esc(w) + "</li>").join("") + "</ul>";
+    }
+    return html;
+  }
+  const table = (rows) => gg.table(rows);
+
+  gg.showPreview = showPreview;
+
+  function showPreview(answer) {
+    const p = answer.proposal;
+    const preview = answer.preview || {};
+    drawPreview(preview);
+    const stale = answer.stale || [];
+    let html = '<h2 data-proposal="' + p.id + '">' + gg.t("proposal_n", { id: p.id }) + ' <span class="gg-status gg-status-'
+      + p.status + '">' + gg.t("status_" + p.status) + '</span></h2><p class="gg-sub">' + gg.esc(gg.communityName(p.from_code)) + " → "
+      + gg.esc(gg.communityName(p.to_code)) + " · " + gg.t("effective_date") + " " + gg.esc(p.effective_date)
+      + (p.document_ref ? " · " + gg.esc(p.document_ref) : "") + "</p>";
+    if (stale.length) html += '<p class="gg-error">' + gg.t("stale") + " " + stale.map(gg.esc).join("; ") + "</p>";
+    html += '<h3>' + gg.t("moves") + "</h3>" + summaryHtml(preview);
+    if (gg.config.features.report) {
+      html += '<p><a target="_blank" rel="noopener" href="' + (gg.config.apiBase || "") + "/proposals/" + p.id + "/report.html?lang="
+        + reportLang() + '">' + gg.t("report") + "</a></p>";
+    }
+    html += '<div id="gg-impact"></div>';
+    if (p.status === "draft") {
+      html += gg.keyField() + '<p id="gg-apply-error" class="gg-error" role="alert" hidden></p><div class="gg-actions">'
+        + '<button type="button" id="gg-apply" class="gg-btn gg-primary">' + gg.t("apply") + "</button>"
+        + '<button type="button" id="gg-discard" class="gg-btn">' + gg.t("close_preview") + "</button></div>";
+    }
+    const body = gg.panel.show(html, "preview");
+    gg.bindKeyField(body);
+    const apply = body.querySelector("#gg-apply");
+    if (apply) apply.addEventListener("click", () => applyProposal(p.id, body));
+    const discard = body.querySelector("#gg-discard");
+    if (discard) discard.addEventListener("click", () => { gg.layers.preview.clearLayers(); gg.clearDraft(); gg.panel.close(); });
+    if (gg.config.features.impact) showImpact(p.id);
+    if (preview.territory) {
+      const b = gg.geoJSON(preview.territory).getBounds();
+      if (b.isValid()) gg.fitFree(b.pad(0.3));
+    }
+  }
+
+  const reportLang = () => (gg.lang === "en" ? "en" : "zh"); // the report routes speak zh/en
+  const words = (text) => (text && typeof text === "object" ? (gg.lang === "en" ? text.en : text.zh) || "" : text || "");
+
+  /** The impact report's key sections (GET /proposals/{id}/impact): headline, access, boundary, warnings. */
+  function impactHtml(impact) {
+    let html = "<h3>" + gg.t("impact") + "</h3>";
+    if (impact.headline) html += '<p class="gg-headline">' + gg.esc(words(impact.headline)) + "</p>";
+    const access = impact.access;
+    if (access && access.before && access.after) {
+      const stat = (key) => "<tr><th>" + gg.t("dist_" + key) + "</th><td>" + gg.num(access.before[key + "_m"]) + " m → "
+        + gg.num(access.after[key + "_m"]) + " m</td></tr>";
+      html += "<h4>" + gg.t("access_title") + '</h4><table class="gg-table">' + ["mean", "median", "p90", "max"].map(stat).join("")
+        + (access.life_circles || []).map((c) => "<tr><th>" + gg.t("ring_share", { m: c.radius_m, min: c.minutes || "" })
+          + "</th><td>" + gg.num(c.share_before * 100) + "% → " + gg.num(c.share_after * 100) + "%</td></tr>").join("") + "</table>";
+    }
+    const shared = impact.boundary && impact.boundary.shared;
+    if (shared && shared.text) html += "<h4>" + gg.t("boundary_words") + "</h4><p>" + gg.esc(words(shared.text)) + "</p>";
+    const warnings = impact.warnings || [];
+    if (warnings.length) {
+      html += '<ul class="gg-warnings">' + warnings.map((w) => '<li data-severity="' + gg.esc(w.severity) + '">'
+        + gg.esc(words(w.message)) + "</li>").join("") + "</ul>";
+    }
+    return html;
+  }
+
+  async function showImpact(id) {
+    const target = document.getElementById("gg-impact");
+    try {
+      const impact = await gg.api("/proposals/" + id + "/impact" + gg.query({ lang: reportLang() }, false));
+      if (target) target.innerHTML = impactHtml(impact);
+    } catch (err) {
+      if (target) target.innerHTML = '<p class="gg-error">' + gg.esc(gg.showError(err, gg.t("err_impact"))) + "</p>";
+    }
+  }
+
+  function author() {
+    return localStorage.getItem("gridgov.author") || gg.t("author_default");
+  }
+
+  async function applyProposal(id, body) {
+    const button = body.querySelector("#gg-apply");
+    button.disabled = true;
+    try {
+      const done = await gg.api("/proposals/" + id + "/apply", { method: "POST", body: { author: author() } });
+      const moved = (done.summary && done.summary.moved) || {};
+      gg.clearErrors();
+      gg.notify(gg.t("applied", { id: id, residents: gg.num(moved.residents) }), "success");
+      gg.layers.preview.clearLayers();
+      gg.clearDraft();
+      gg.current = null;
+      await gg.refreshLayers(true);
+      await gg.showProposals(id);
+    } catch (err) {
+      gg.formError(body, err, gg.t("ctx_apply", { id: id }));
+      button.disabled = false;
+    }
+  }
+
+  // ---- proposal list, revert -------------------------------------------------------------------
+  gg.showProposals = async function (highlightId) {
+    let data;
+    try {
+      data = await gg.api("/proposals");
+    } catch (err) {
+      gg.showError(err, gg.t("err_proposals"));
+      return;
+    }
+    const rows = data.proposals.map((p) => {
+      let actions = "";
+      if (p.status === "draft") {
+        actions = '<button type="button" class="gg-btn gg-small" data-act="preview">' + gg.t("preview") + "</button>";
+      } else if (p.status === "applied") {
+        actions = '<button type="button" class="gg-btn gg-small gg-danger" data-act="revert">' + gg.t("revert") + "</button>";
+      }
+      return '<tr data-id="' + p.id + '" data-status="' + p.status + '"' + (p.id === highlightId ? ' class="gg-hl"' : "") + "><td>#"
+        + p.id + '</td><td><span class="gg-status gg-status-' + p.status + '">' + gg.t("status_" + p.status) + "</span></td><td>"
+        + gg.esc(gg.communityName(p.from_code)) + " → " + gg.esc(gg.communityName(p.to_code)) + "<br><small>" + gg.esc(p.effective_date)
+        + (p.document_ref ? " · " + gg.esc(p.document_ref) : "") + " · " + gg.esc(p.author) + "</small></td><td>" + actions + "</td></tr>";
+    });
+    const html = "<h2>" + gg.t("proposals_title") + "</h2>" + gg.keyField()
+      + '<p id="gg-list-error" class="gg-error" role="alert" hidden></p>'
+      + (rows.length ? '<table class="gg-table gg-proposals">' + rows.join("") + "</table>" : '<p class="gg-muted">' + gg.t("proposals_none") + "</p>")
+      + '<p class="gg-muted">' + gg.t("proposals_hint") + "</p>";
+    const body = gg.panel.show(html, "proposals");
+    gg.bindKeyField(body);
+    body.querySelectorAll("button[data-act]").forEach((button) => button.addEventListener("click", () => {
+      const id = Number(button.closest("tr").dataset.id);
+      if (button.dataset.act === "preview") openProposal(id);
+      if (button.dataset.act === "revert") confirmRevert(button, id, body);
+    }));
+  };
+
+  async function openProposal(id) {
+    try {
+      gg.current = await gg.api("/proposals/" + id);
+      showPreview(gg.current);
+    } catch (err) {
+      gg.showError(err, gg.t("err_proposals"));
+    }
+  }
+
+  function confirmRevert(button, id, body) {
+    if (button.dataset.confirm !== "1") {
+      button.dataset.confirm = "1";
+      button.textContent = gg.t("revert_confirm");
+      return;
+    }
+    revertProposal(id, body, button);
+  }
+
+  async function revertProposal(id, body, button) {
+    button.disabled = true;
+    try {
+      await gg.api("/proposals/" + id + "/revert", { method: "POST", body: { author: author() } });
+      gg.clearErrors();
+      gg.notify(gg.t("reverted", { id: id }), "success");
+      await gg.refreshLayers(true);
+      await gg.showProposals(id);
+    } catch (err) {
+      gg.formError(body, err, gg.t("ctx_revert", { id: id }));
+      button.disabled = false;
+    }
+  }
+
+  // ---- pending proposals layer -----------------------------------------------------------------
+  gg.refreshProposalsLayer = async function () {
+    const group = gg.layers.proposals;
+    if (!gg.config.features.proposals) return;
+    let data;
+    try {
+      data = await gg.api("/proposals" + gg.query({ status: "draft" }, false));
+    } catch (err) {
+      gg.showError(err, gg.t("err_proposals"));
+      return;
+    }
+    group.clearLayers();
+    const st = gg.config.styles.units.pending;
+    const tip = (p) => gg.t("proposal_n", { id: p.id }) + ": " + gg.esc(gg.communityName(p.from_code)) + " → "
+      + gg.esc(gg.communityName(p.to_code));
+    const withoutArea = [];
+    data.proposals.forEach((p) => {
+      if (p.area) gg.geoJSON(p.area, { style: st }).bindTooltip(tip(p), { sticky: true }).on("click", () => openProposal(p.id)).addTo(group);
+      else withoutArea.push(p);
+    });
+    // Drafts that move whole grids: their territory comes with their preview (a few, newest first).
+    await Promise.all(withoutArea.slice(0, 5).map(async (p) => {
+      try {
+        const full = await gg.api("/proposals/" + p.id);
+        if (full.preview && full.preview.territory) {
+          gg.geoJSON(full.preview.territory, { style: st }).bindTooltip(tip(p), { sticky: true })
+            .on("click", () => openProposal(p.id)).addTo(group);
+        }
+      } catch (err) {
+        gg.showError(err, gg.t("err_proposals"));
+      }
+    }));
+  };
+})(window.gg);
