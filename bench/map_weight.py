@@ -18,16 +18,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import socket
 import statistics
-import subprocess
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import shapely
-from common import ROOT, database_url
+from common import ROOT, database_url, start_server
 from playwright.sync_api import Browser, Route, sync_playwright
 
 CHROMIUM = os.environ.get("GRIDGOV_CHROMIUM", "/usr/bin/chromium")
@@ -39,28 +36,6 @@ VIEWS = {
 }
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Planner map (`GET /map`): page weight and time to interactive"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "GRIDGOV_DATABASE_URL": url, "GRIDGOV_PORT": str(port)}
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/gridgov"), "serve"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 @dataclass
@@ -146,7 +121,7 @@ SIZE_HEADER = ("| layer (whole district) | zoom | vertices stored | vertices sim
 
 def run(backend: str, scale: int, n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     url = database_url(backend, scale)
-    proc, base = _start_server(url)
+    proc, base = start_server(url)
     rows = []
     try:
         with sync_playwright() as playwright:

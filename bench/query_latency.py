@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import socket
-import subprocess
 import sys
 import time
 
 import httpx
-from common import ROOT, database_url, summary, timings_ms
+from common import database_url, start_server, summary, timings_ms
 from sqlalchemy import text
 
 from geo.db import make_engine
@@ -30,28 +27,6 @@ from geo.locate import data_extent
 from geo.nearest import nearest_stations
 from geo.sql import bbox_filter, point_sql
 from geo.store import AS_OF
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "GRIDGOV_DATABASE_URL": url, "GRIDGOV_PORT": str(port)}
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/gridgov"), "serve"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def _points(url: str, n: int) -> list[tuple[float, float]]:
@@ -93,7 +68,7 @@ def run(backend: str, scale: int, n: int) -> dict[str, dict[str, float]]:
         results["raw locate SQL (a)"] = summary(timings_ms(raw_locate, n))
         results["raw nearest SQL (a)"] = summary(timings_ms(raw_nearest, n))
     engine.dispose()
-    proc, base = _start_server(url)
+    proc, base = start_server(url)
     try:
         with httpx.Client(base_url=base) as client:
             def get(path: str, params_of: object) -> object:

@@ -32,26 +32,24 @@ def run(backend: str, scale: int, n: int) -> dict[str, float]:
     polygon, nanjiao, lida = nanjiao_third_polygon(engine)
     times: dict[str, list[float]] = {"read A and B (baseline)": [], "create": [], "preview": [], "apply": [],
                                      "revert": []}
-    for i in range(n):
+    def timed(name: str, call):  # noqa: ANN001, ANN202
         started = time.perf_counter()
+        result = call()
+        times[name].append(time.perf_counter() - started)
+        return result
+
+    for _ in range(n):
         with engine.connect() as conn:
-            current = read_latest(conn, "units", where_in={"code": [nanjiao.code, lida.code]})
-        times["read A and B (baseline)"].append(time.perf_counter() - started)
+            current = timed("read A and B (baseline)",
+                            lambda: read_latest(conn, "units", where_in={"code": [nanjiao.code, lida.code]}))
         day = max(current["valid_from"]) + dt.timedelta(days=1)  # after earlier runs' history
         request = ProposalRequest(from_code=nanjiao.code, to_code=lida.code, author="bench", area=polygon,
                                   effective_date=day)
-        for name, call in (("create", lambda: create_proposal(engine, request)),):
-            started = time.perf_counter()
-            pid = call()
-            times[name].append(time.perf_counter() - started)
-        for name, call in (("preview", lambda: preview_proposal(engine, pid)),
-                           ("apply", lambda: apply_proposal(engine, pid, author="bench")),
-                           ("revert", lambda: revert_proposal(engine, pid, author="bench",
-                                                              effective_date=request.effective_date
-                                                              + dt.timedelta(days=1)))):
-            started = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - started)
+        pid = timed("create", lambda: create_proposal(engine, request))  # noqa: B023 - called at once
+        timed("preview", lambda: preview_proposal(engine, pid))  # noqa: B023
+        timed("apply", lambda: apply_proposal(engine, pid, author="bench"))  # noqa: B023
+        timed("revert", lambda: revert_proposal(engine, pid, author="bench",  # noqa: B023
+                                                effective_date=day + dt.timedelta(days=1)))
     return {name: statistics.median(values) for name, values in times.items()}
 
 
