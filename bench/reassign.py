@@ -49,7 +49,7 @@ def run(backend: str, scale: int, n: int) -> dict[str, float]:
         timed("preview", lambda: preview_proposal(engine, pid))  # noqa: B023
         timed("apply", lambda: apply_proposal(engine, pid, author="bench"))  # noqa: B023
         timed("revert", lambda: revert_proposal(engine, pid, author="bench",  # noqa: B023
-                                                effective_date=day + dt.timedelta(days=1)))
+                                                effective_date=day + dt.timedelta(days=1)))  # noqa: B023
     return {name: statistics.median(values) for name, values in times.items()}
 
 
