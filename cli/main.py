@@ -73,7 +73,14 @@ def as_date(value: dt.datetime | None) -> dt.date:
 
 
 # The commands live in small modules; importing them registers them on the apps above.
-from cli import data_commands, db_commands, key_commands, proposal_commands, serve_commands  # noqa: E402,F401
+from cli import (  # noqa: E402,E501,F401
+    balance_commands,
+    data_commands,
+    db_commands,
+    key_commands,
+    proposal_commands,
+    serve_commands,
+)
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ class BalanceOptions:
     locked_grids: tuple[str, ...] = ()
     required: tuple[str, ...] = ()  # communities that must end within tolerance
     max_grids_lost: int | None = None
+    allow_worse: bool = False  # may a community outside tolerance be pushed further out?
     time_limit: float = 30.0  # seconds for all solves together
 
     def __post_init__(self) -> None:
@@ -108,11 +109,14 @@ def build_problems(data: BalanceData, options: BalanceOptions) -> tuple[list[Pro
     n_grids, edges = len(home), data.edges
     warnings: list[str] = []
     locked = coms["code"].isin(options.locked_communities).to_numpy()
-    for i, code in enumerate(coms["code"]):
-        own = np.flatnonzero(home == i)
-        if len(own) and components(n_grids, edges, own)[0] > 1 and not locked[i]:
+    # Pieces of each community: components of the graph of edges between grids of one community.
+    inner = edges[home[edges[:, 0]] == home[edges[:, 1]]] if len(edges) else edges
+    _, piece = components(n_grids, inner)
+    pieces = pd.Series(piece).groupby(home).nunique()
+    for i in pieces.index[pieces.to_numpy() > 1]:
+        if not locked[i]:
             locked[i] = True
-            warnings.append(f"{code} ({coms['name'][i]}) is not contiguous in the data: it is left as it is")
+            warnings.append(f"{coms['code'][i]} ({coms['name'][i]}) is not contiguous in the data: it is left as it is")
     sub = coms["subdistrict_code"].to_numpy()
     cross = home[edges[:, 0]] != home[edges[:, 1]] if len(edges) else np.zeros(0, dtype=bool)
     links: set[tuple[int, int]] = set()
@@ -121,37 +125,56 @@ def build_problems(data: BalanceData, options: BalanceOptions) -> tuple[list[Pro
             continue
         links |= {(a, b), (b, a)}
     seat_codes = {data.seats[c] for c in coms["code"] if c in data.seats}
-    grid_codes = data.grids["code"].to_numpy()
-    movable = ~(np.isin(grid_codes, list(seat_codes)) | np.isin(grid_codes, options.locked_grids) | locked[home])
+    grid_codes = data.grids["code"]  # pandas isin hashes; numpy's isin on strings sorts (slow at scale)
+    movable = ~(grid_codes.isin(seat_codes) | grid_codes.isin(options.locked_grids)).to_numpy() & ~locked[home]
     givers = {a for a, _ in links}
-    movable &= np.isin(home, list(givers))
+    movable &= pd.Series(home).isin(givers).to_numpy()
     lower, upper = options.load.band(coms["workers"].to_numpy(), list(coms["kind"]))
     required = coms["code"].isin(options.required).to_numpy()
     link_array = np.array(sorted(links), dtype=np.int64).reshape(-1, 2)
     _, group = components(len(coms), link_array)
+    grid_group = group[home]
+    grid_order = np.argsort(grid_group, kind="stable")
+    grid_bounds = np.searchsorted(grid_group[grid_order], np.arange(group.max() + 2))
+    same = grid_group[edges[:, 0]] == grid_group[edges[:, 1]] if len(edges) else np.zeros(0, dtype=bool)
+    group_edges = pd.Series(np.flatnonzero(same)).groupby(grid_group[edges[same, 0]]).apply(np.asarray)
+    group_links: dict[int, list[tuple[int, int]]] = {}
+    for a, b in links:
+        group_links.setdefault(int(group[a]), []).append((a, b))
     problems = []
     for label in np.unique(group):
-        members = np.flatnonzero(group == label)
-        problem = _subproblem(data, members, home, movable, lower, upper, required, links, options)
-        problems.append(problem)
+        parts = _Parts(
+            members=np.flatnonzero(group == label),
+            grids=np.sort(grid_order[grid_bounds[label]:grid_bounds[label + 1]]),
+            edges=edges[group_edges[label]] if label in group_edges.index else np.zeros((0, 2), dtype=np.int64),
+            links=group_links.get(int(label), []),
+        )
+        problems.append(_subproblem(data, parts, home, movable, lower, upper, required, options))
     problems.sort(key=lambda p: -p.n_grids)
     return problems, warnings
 
 
-def _subproblem(data: BalanceData, members: np.ndarray, home: np.ndarray, movable: np.ndarray,
-                lower: np.ndarray, upper: np.ndarray, required: np.ndarray, links: set[tuple[int, int]],
-                options: BalanceOptions) -> Problem:
-    """The problem restricted to the communities ``members`` and their grids (re-indexed from 0)."""
+@dataclass
+class _Parts:
+    """What belongs to one problem: communities, grids (positions), edges and links among them."""
+
+    members: np.ndarray
+    grids: np.ndarray
+    edges: np.ndarray
+    links: list[tuple[int, int]]
+
+
+def _subproblem(data: BalanceData, parts: _Parts, home: np.ndarray, movable: np.ndarray, lower: np.ndarray,
+                upper: np.ndarray, required: np.ndarray, options: BalanceOptions) -> Problem:
+    """The problem restricted to one group of communities and their grids (re-indexed from 0)."""
+    members, grid_pos = parts.members, parts.grids
     local = {int(c): k for k, c in enumerate(members)}
-    grid_pos = np.flatnonzero(np.isin(home, members))
-    grid_local = np.full(len(home), -1, dtype=np.int64)
-    grid_local[grid_pos] = np.arange(len(grid_pos))
-    edges = data.edges
-    both = (grid_local[edges[:, 0]] >= 0) & (grid_local[edges[:, 1]] >= 0) if len(edges) else np.zeros(0, bool)
+    grid_local = {int(g): k for k, g in enumerate(grid_pos)}
     grids = data.grids.iloc[grid_pos]
     codes = data.communities["code"].to_numpy()
     position = {code: k for k, code in enumerate(grids["code"])}
     anchor = np.array([position.get(data.seats.get(codes[c], ""), -1) for c in members], dtype=np.int64)
+    edges = np.array([(grid_local[int(i)], grid_local[int(j)]) for i, j in parts.edges], dtype=np.int64)
     return Problem(
         grid_codes=tuple(grids["code"]),
         community_codes=tuple(codes[members]),
@@ -162,8 +185,9 @@ def _subproblem(data: BalanceData, members: np.ndarray, home: np.ndarray, movabl
         anchor=anchor,
         lower=lower[members],
         upper=upper[members],
-        edges=grid_local[edges[both]] if len(edges) else np.zeros((0, 2), dtype=np.int64),
-        links=frozenset((local[a], local[b]) for a, b in links if a in local and b in local),
+        edges=edges.reshape(-1, 2),
+        links=frozenset((local[a], local[b]) for a, b in parts.links),
         required=required[members],
         max_lost=options.max_grids_lost,
+        allow_worse=options.allow_worse,
     )

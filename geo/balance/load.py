@@ -82,7 +82,7 @@ class LoadOptions:
 
 
 def flag_of(ratio: float | None, workload: float, tolerance: float) -> str:
-    """over / under / ok for a ratio (None = no workers: over if there is any workload)."""
+    """The flag (over, under or ok) of a ratio (None = no workers: over if there is any workload)."""
     if ratio is None or not math.isfinite(ratio):
         return "over" if workload > 0 else "ok"
     if ratio > 1.0 + tolerance:

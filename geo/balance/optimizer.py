@@ -38,7 +38,7 @@ class Formulation:
     cost_scale: int  # residents are multiplied by this in the phase-2 cost
 
     def values(self, assign: np.ndarray) -> np.ndarray:
-        """The column values of an assignment (x and z; a formulation with flows has none to give)."""
+        """The x and z column values of an assignment (flow columns, if any, are left at 0)."""
         v = np.zeros(len(self.model.cost))
         for (g, c), col in self.x.items():
             v[col] = 1.0 if assign[g] == c else 0.0
@@ -46,6 +46,11 @@ class Formulation:
         for c, col in enumerate(self.z):
             v[col] = 1.0 if within[c] else 0.0
         return v
+
+    def start(self, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """An assignment as a (partial) start for HiGHS: its x and z columns."""
+        columns = np.array([*self.x.values(), *self.z], dtype=np.int32)
+        return columns, self.values(assign)[columns]
 
     def assignment(self, values: np.ndarray) -> np.ndarray:
         assign = self.problem.home.copy()
@@ -93,10 +98,17 @@ def formulate(problem: Problem, *, method: str = "cuts") -> Formulation:
         _tolerance_rows(m, p, c, members[c], x, z[c])
     if p.max_lost is not None:
         for a in range(p.n_communities):
-            own = [g for g in np.flatnonzero(p.home == a) if len(p.candidates[g]) > 1]
+            own = [int(g) for g in np.flatnonzero(p.home == a) if len(p.candidates[g]) > 1]
             if len(own) > p.max_lost:
                 m.row(((x[g, a], 1.0) for g in own), lower=len(own) - p.max_lost)
-    if method == "flow":
+    least, most = p.no_worse_bounds()
+    for c in range(p.n_communities):
+        load = [(x[g, c], float(p.workload[g])) for g in members[c]]
+        if np.isfinite(most[c]):
+            m.row(load, upper=float(most[c]) + EPS)
+        if np.isfinite(least[c]):
+            m.row(load, lower=float(least[c]) - EPS)
+    if method in ("flow", "hybrid"):
         add_flows(m, p, x)
     scale = int(np.count_nonzero(p.movable)) + 1
     move_cost = np.zeros(len(m.cost))
@@ -139,8 +151,7 @@ def _lazy(form: Formulation, solver: Solver, *, deadline: float, score, start: n
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
             return _Phase("time_limit", best, bound)
-        run: Run = solver.run(time_limit=remaining,
-                              start=form.values(best) if best is not None and lazy else None)
+        run: Run = solver.run(time_limit=remaining, start=form.start(best) if best is not None else None)
         if run.bound is not None:
             bound = run.bound if bound is None else max(bound, run.bound)
         if run.values is None:  # infeasible (or numerically so, despite a valid answer) or out of time
@@ -157,14 +168,53 @@ def _lazy(form: Formulation, solver: Solver, *, deadline: float, score, start: n
         solver.add_rows(*form.cut_rows(cuts))
 
 
-def solve(problem: Problem, *, time_limit: float = 10.0, method: str = "cuts", threads: int = 1) -> Solution:
-    """Solve ``problem`` within about ``time_limit`` seconds; ``method`` is ``cuts`` or ``flow``."""
+def solve(problem: Problem, *, time_limit: float = 10.0, method: str = "auto", threads: int = 1) -> Solution:
+    """Solve ``problem`` within about ``time_limit`` seconds.
+
+    ``method``: ``cuts`` (lazy cut constraints), ``flow`` (flows only), ``hybrid`` (flows plus the
+    up-front cuts) or ``auto``: cuts for the first 75 % of the time, then, if not yet proved optimal,
+    the hybrid model started from the best answer so far. The better answer and bounds are kept.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}")
+    if method != "auto":
+        return _solve(problem, time_limit=time_limit, method=method, threads=threads)
+    started = time.perf_counter()
+    first = _solve(problem, time_limit=0.75 * time_limit, method="cuts", threads=threads)
+    if first.status in ("optimal", "infeasible"):
+        return first
+    remaining = time_limit - (time.perf_counter() - started)
+    second = _solve(problem, time_limit=remaining, method="hybrid", threads=threads, start=first.assign)
+    best = min((s for s in (first, second) if s.assign is not None), key=_rank, default=second)
+    return Solution(
+        status=second.status, assign=best.assign, out_of_tolerance=best.out_of_tolerance,
+        out_of_tolerance_bound=_max(first.out_of_tolerance_bound, second.out_of_tolerance_bound),
+        moved_residents=best.moved_residents,
+        moved_residents_bound=_max(first.moved_residents_bound, second.moved_residents_bound)
+        if first.out_of_tolerance == second.out_of_tolerance else best.moved_residents_bound,
+        gap=None, seconds=time.perf_counter() - started, message=second.message,
+    ).with_gap()
+
+
+METHODS = ("auto", "cuts", "flow", "hybrid")
+
+
+def _rank(s: Solution) -> tuple[int, int]:
+    return (s.out_of_tolerance or 0, s.moved_residents or 0)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _solve(problem: Problem, *, time_limit: float, method: str, threads: int,
+           start: np.ndarray | None = None) -> Solution:
     started = time.perf_counter()
     deadline = started + time_limit
     form = formulate(problem, method=method)
     lazy = method == "cuts"
     solver = form.model.solver(threads=threads)
-    if lazy:
+    if method in ("cuts", "hybrid"):
         solver.add_rows(*form.cut_rows(singleton_cuts(problem)))
     required = problem.requires
 
@@ -174,8 +224,10 @@ def solve(problem: Problem, *, time_limit: float = 10.0, method: str = "cuts", t
             return None
         return -float(within.sum())
 
-    status_quo = problem.home.copy()
-    start = status_quo if count_score(status_quo) is not None else None
+    if start is None or count_score(start) is None:
+        start = problem.home.copy()
+    if count_score(start) is None:
+        start = None
     phase1_deadline = started + time_limit * 0.6
     first = _lazy(form, solver, deadline=phase1_deadline, score=count_score, start=start, lazy=lazy)
     if first.best is None:
@@ -197,13 +249,10 @@ def solve(problem: Problem, *, time_limit: float = 10.0, method: str = "cuts", t
     moved = problem.moved_residents(assign)
     moved_bound = None if second.bound is None else float(max(0.0, np.floor(second.bound / form.cost_scale + EPS)))
     status = "optimal" if first.status == second.status == "optimal" else "time_limit"
-    gap = None
-    if moved_bound is not None:
-        gap = 0.0 if moved <= moved_bound else (moved - moved_bound) / max(moved, 1)
     return Solution(
         status=status, assign=assign, out_of_tolerance=problem.n_communities - best_count,
         out_of_tolerance_bound=None if count_bound is None else max(0, problem.n_communities - int(
             np.floor(count_bound + EPS))),
-        moved_residents=moved, moved_residents_bound=moved_bound, gap=gap,
+        moved_residents=moved, moved_residents_bound=moved_bound, gap=None,
         seconds=time.perf_counter() - started,
-    )
+    ).with_gap()

@@ -7,6 +7,8 @@ graph search independently of the optimiser:
   community is left empty; locked grids never move; locked communities neither give nor receive;
 * grids go only along ``links`` (pairs of adjacent communities, within a sub-district unless allowed);
 * a community loses at most ``max_lost`` grids;
+* a community outside tolerance is never pushed further out: an over-loaded one ends with no more
+  workload than it had, an under-loaded one with no less (unless ``allow_worse``);
 * **contiguity in every order of applying the moves.** Write ``stay(a)`` for the grids ``a`` keeps and
   ``S(a→b)`` for those it gives to ``b``. Then ``stay(a)`` is connected, ``stay(b) ∪ S(a→b)`` is
   connected (what ``b`` receives from ``a`` hangs on what ``b`` keeps) and ``stay(a) ∪ S(a→c)`` is
@@ -46,6 +48,7 @@ class Problem:
     links: frozenset[tuple[int, int]]  # (a, b): grids of a may move to b
     required: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # must end within tolerance
     max_lost: int | None = None
+    allow_worse: bool = False
 
     @property
     def n_grids(self) -> int:
@@ -116,10 +119,26 @@ class Problem:
             lost = np.bincount(self.home[moved], minlength=self.n_communities)
             out += [f"{self.community_codes[a]} loses {n} grids (cap {self.max_lost})"
                     for a, n in enumerate(lost) if n > self.max_lost]
+        out += self._no_worse(assign)
         out += self._contiguity(assign)
         missing = self.requires & ~self.within(assign)
         out += [f"{self.community_codes[c]} is required within tolerance" for c in np.flatnonzero(missing)]
         return out
+
+    def no_worse_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per community, the least and most workload it may end with (the rule against pushing further out)."""
+        before = self.loads(self.home)
+        least = np.where(before < self.lower - EPS, before, -np.inf)
+        most = np.where(before > self.upper + EPS, before, np.inf)
+        if self.allow_worse:
+            least, most = np.full_like(before, -np.inf), np.full_like(before, np.inf)
+        return least, most
+
+    def _no_worse(self, assign: np.ndarray) -> list[str]:
+        least, most = self.no_worse_bounds()
+        load = self.loads(assign)
+        return [f"{self.community_codes[c]} is out of tolerance and would be pushed further out"
+                for c in np.flatnonzero((load < least - EPS) | (load > most + EPS))]
 
     def _contiguity(self, assign: np.ndarray) -> list[str]:
         out: list[str] = []
@@ -158,3 +177,10 @@ class Solution:
     @property
     def has_answer(self) -> bool:
         return self.assign is not None
+
+    def with_gap(self) -> Solution:
+        """The same solution with ``gap`` computed from the moved residents and their bound."""
+        if self.moved_residents is not None and self.moved_residents_bound is not None:
+            moved, bound = self.moved_residents, self.moved_residents_bound
+            self.gap = 0.0 if moved <= bound else (moved - bound) / max(moved, 1)
+        return self

@@ -1,0 +1,185 @@
+"""Load balancing: GET /load, POST /balance (+ /balance/apply), POST /staffing, POST /grid-splits."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from api.deps import EngineDep, ReadEngineDep
+from api.params import AsOfDep, parse_datetime
+from api.security import PlannerDep, ReaderDep
+from geo.balance import BalanceOptions, Band, LoadOptions, LoadQuery, allocate, read_grid_plan, read_load, suggest_moves
+from geo.balance.load import COMMUNITY_COLUMNS, SUBDISTRICT_COLUMNS, records
+
+router = APIRouter(tags=["balance"])
+
+Weight = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Norm = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
+Codes = list[Annotated[str, Field(max_length=32)]]
+
+
+class LoadSettings(BaseModel):
+    """How workload is weighed and judged (defaults: 18 workers per 10,000 residents, ±20 %)."""
+
+    tolerance: float = Field(default=0.2, gt=0, lt=1, description="Band around the target: 0.2 = ±20 %.")
+    norm: Norm = Field(default=18.0, description="Workers per 10,000 residents (国办发〔2021〕56号).")
+    village_norm: Norm | None = Field(default=None, description="Villages' own norm; default: the same.")
+    elderly_weight: Weight = 0.0
+    children_weight: Weight = 0.0
+    special_care_weight: Weight = 0.0
+
+    def load_options(self) -> LoadOptions:
+        return LoadOptions(tolerance=self.tolerance, norm=self.norm, village_norm=self.village_norm,
+                           elderly_weight=self.elderly_weight, children_weight=self.children_weight,
+                           special_care_weight=self.special_care_weight)
+
+
+async def load_settings(
+    tolerance: Annotated[float, Query(gt=0, lt=1, description="Band around the target (0–1), e.g. 0.2.")] = 0.2,
+    norm: Annotated[float, Query(gt=0, le=10_000, allow_inf_nan=False, description="Workers per 10,000.")] = 18.0,
+    village_norm: Annotated[float | None, Query(gt=0, le=10_000, allow_inf_nan=False)] = None,
+    elderly_weight: Annotated[float, Query(ge=0, le=100, allow_inf_nan=False)] = 0.0,
+    children_weight: Annotated[float, Query(ge=0, le=100, allow_inf_nan=False)] = 0.0,
+    special_care_weight: Annotated[float, Query(ge=0, le=100, allow_inf_nan=False)] = 0.0,
+) -> LoadOptions:
+    """The load settings as query parameters."""
+    return LoadOptions(norm=norm, village_norm=village_norm, tolerance=tolerance, elderly_weight=elderly_weight,
+                       children_weight=children_weight, special_care_weight=special_care_weight)
+
+
+@router.get("/load", response_model=None, summary="Workload per community or sub-district (JSON or CSV)")
+def load(
+    engine: ReadEngineDep,
+    as_of: AsOfDep,
+    _: ReaderDep,
+    options: Annotated[LoadOptions, Depends(load_settings)],
+    level: Annotated[str, Query(pattern="^(community|subdistrict)$")] = "community",
+    subdistrict: Annotated[list[str] | None, Query(description="Sub-district codes (repeatable).")] = None,
+    kind: Annotated[str | None, Query(pattern="^(urban|village)$")] = None,
+    flag: Annotated[str | None, Query(pattern="^(over|under|ok)$")] = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Response:
+    """Residents, households, workers, residents per worker, households per grid, workload, ratio, flag."""
+    with engine.connect() as conn:
+        table = read_load(conn, as_of=as_of, options=options,
+                          query=LoadQuery(level=level, subdistricts=tuple(subdistrict or ()), kind=kind, flag=flag))
+    if format == "csv":
+        out = io.StringIO()
+        columns = COMMUNITY_COLUMNS if level == "community" else SUBDISTRICT_COLUMNS
+        writer = csv.DictWriter(out, fieldnames=list(columns))
+        writer.writeheader()
+        writer.writerows(records(table))
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="load-{as_of.isoformat()}.csv"'})
+    return JSONResponse({"as_of": as_of.isoformat(), "level": level, "options": options.__dict__,
+                         "count": len(table), "rows": records(table)})
+
+
+class BalanceRequest(LoadSettings):
+    """What the suggestions must respect; by default they are stored as draft proposals."""
+
+    datetime: str | None = Field(default=None, description="As-of date of the data; default today.")
+    subdistricts: Codes = Field(default_factory=list, description="Scope; empty = every sub-district.")
+    cross_subdistrict: bool = False
+    locked_communities: Codes = Field(default_factory=list)
+    locked_grids: Codes = Field(default_factory=list)
+    required: Codes = Field(default_factory=list, description="Communities that must end within tolerance.")
+    max_grids_lost: int | None = Field(default=None, ge=0, description="Most grids one community may lose.")
+    allow_worse: bool = Field(default=False, description="May a community outside tolerance get further out?")
+    time_limit: float = Field(default=30.0, gt=0, le=120, description="Seconds for all solves together.")
+    draft: bool = Field(default=True, description="Store the moves as draft proposals.")
+    effective_date: dt.date | None = Field(default=None, description="Of the drafts; default today.")
+    reason: str | None = Field(default=None, max_length=2000)
+    document_ref: str | None = Field(default=None, max_length=200)
+
+    def balance_options(self) -> BalanceOptions:
+        return BalanceOptions(
+            load=self.load_options(), subdistricts=tuple(self.subdistricts), cross_subdistrict=self.cross_subdistrict,
+            locked_communities=tuple(self.locked_communities), locked_grids=tuple(self.locked_grids),
+            required=tuple(self.required), max_grids_lost=self.max_grids_lost, allow_worse=self.allow_worse,
+            time_limit=self.time_limit,
+        )
+
+
+@router.post("/balance", response_model=None, summary="Suggest whole-grid moves that balance the load")
+def balance(body: BalanceRequest, engine: EngineDep, role: PlannerDep) -> JSONResponse:
+    """Moves between adjacent communities, the solver's status, objective, bound and gap, and drafts.
+
+    Infeasible requirements (e.g. a required community whose neighbours are all locked) are refused
+    with 422 and a message naming the constraint that makes them infeasible.
+    """
+    from geo.balance.drafts import create_drafts, requests_for
+
+    result = suggest_moves(engine, as_of=parse_datetime(body.datetime), options=body.balance_options())
+    if body.draft and result.moves:
+        requests = requests_for(result.moves, effective_date=body.effective_date or dt.date.today(),
+                                author=f"gridgov balance ({role})", reason=body.reason,
+                                document_ref=body.document_ref)
+        result.proposal_ids = create_drafts(engine, requests)
+    return JSONResponse(result.as_dict())
+
+
+class ApplyRequest(BaseModel):
+    """Drafts made by POST /balance, to apply in order."""
+
+    proposal_ids: list[int] = Field(min_length=1, max_length=1000)
+    author: str = Field(default="gridgov balance", max_length=200)
+
+
+@router.post("/balance/apply", response_model=None, summary="Apply balancing drafts one after another")
+def apply_balance(body: ApplyRequest, engine: EngineDep, _: PlannerDep) -> JSONResponse:
+    """Apply each draft; one made stale by an earlier one is recomputed against the current versions."""
+    from geo.balance.drafts import apply_drafts
+
+    return JSONResponse({"applied": apply_drafts(engine, body.proposal_ids, author=body.author)})
+
+
+class StaffingRequest(LoadSettings):
+    """New workers to allocate, and the limits on where they may go."""
+
+    new_workers: int = Field(ge=0, le=100_000, examples=[50])
+    datetime: str | None = None
+    subdistricts: Codes = Field(default_factory=list)
+    kind: str | None = Field(default=None, pattern="^(urban|village)$")
+    caps: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict,
+                                                         description="Most workers in all, per community code.")
+    max_new_per_community: int | None = Field(default=None, ge=0)
+    only_allocated: bool = Field(default=False, description="List only communities that get workers.")
+
+
+@router.post("/staffing", response_model=None, summary="Allocate new workers to lower the worst load")
+def staffing(body: StaffingRequest, engine: ReadEngineDep, _: ReaderDep) -> JSONResponse:
+    """Greedy allocation (optimal for the worst load per worker), with the table before and after."""
+    options = body.load_options()
+    with engine.connect() as conn:
+        table = read_load(conn, as_of=parse_datetime(body.datetime), options=options,
+                          query=LoadQuery(subdistricts=tuple(body.subdistricts), kind=body.kind))
+    result = allocate(table, body.new_workers, options=options, caps=body.caps, max_new=body.max_new_per_community)
+    return JSONResponse(result.as_dict(only_allocated=body.only_allocated))
+
+
+class GridSplitRequest(BaseModel):
+    """The household band and the grids to look at."""
+
+    min_households: int = Field(default=300, ge=0)
+    max_households: int = Field(default=500, gt=0)
+    datetime: str | None = None
+    subdistricts: Codes = Field(default_factory=list)
+    communities: Codes = Field(default_factory=list)
+
+
+@router.post("/grid-splits", response_model=None, summary="Split grids above the household band, merge tiny ones")
+def grid_splits(body: GridSplitRequest, engine: ReadEngineDep, _: ReaderDep) -> JSONResponse:
+    """Contiguous parts within the band for each big grid (GeoJSON), and groups of tiny neighbours."""
+    band = Band(body.min_households, body.max_households)
+    with engine.connect() as conn:
+        plan = read_grid_plan(conn, as_of=parse_datetime(body.datetime), band=band,
+                              subdistricts=tuple(body.subdistricts), communities=tuple(body.communities))
+    body_out: dict[str, Any] = plan.as_dict()
+    return JSONResponse(body_out)

@@ -1,0 +1,240 @@
+"""``gridgov load``, ``gridgov balance``, ``gridgov staffing`` and ``gridgov grid-splits``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from cli.main import DatabaseOption, DateOption, app, as_date, reports_errors, settings_for
+from geo.db import make_engine
+from geo.errors import InvalidInput
+
+Codes = Annotated[list[str] | None, typer.Option(help="Codes (repeatable).")]
+ToleranceOption = Annotated[float, typer.Option(help="Band around the target, e.g. 0.2 = ±20 %.")]
+NormOption = Annotated[float, typer.Option(help="Workers per 10,000 residents (the norm).")]
+VillageNormOption = Annotated[float | None, typer.Option(help="Villages' norm; default: the same.")]
+WeightOption = Annotated[float, typer.Option(help="Extra workload per person of this group.")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")]
+
+
+def _load_options(tolerance: float, norm: float, village_norm: float | None, elderly: float, children: float,
+                  special_care: float) -> Any:
+    from geo.balance import LoadOptions
+
+    return LoadOptions(tolerance=tolerance, norm=norm, village_norm=village_norm, elderly_weight=elderly,
+                       children_weight=children, special_care_weight=special_care)
+
+
+def _print_table(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) if rows else len(c) for c in columns}
+        typer.echo("  ".join(c.ljust(widths[c]) for c in columns))
+        for r in rows:
+            typer.echo("  ".join(_cell(r.get(c)).ljust(widths[c]) for c in columns))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:,.0f}"
+    return str(value)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "csv", "json"):
+        raise InvalidInput(f"unknown format {fmt!r}; use table, csv or json", field="format")
+
+
+@app.command("load")
+@reports_errors
+def load(
+    database: DatabaseOption = None,
+    as_of: DateOption = None,
+    level: Annotated[str, typer.Option(help="community or subdistrict.")] = "community",
+    subdistrict: Codes = None,
+    kind: Annotated[str | None, typer.Option(help="urban or village.")] = None,
+    flag: Annotated[str | None, typer.Option(help="Only over, under or ok.")] = None,
+    tolerance: ToleranceOption = 0.2,
+    norm: NormOption = 18.0,
+    village_norm: VillageNormOption = None,
+    elderly_weight: WeightOption = 0.0,
+    children_weight: WeightOption = 0.0,
+    special_care_weight: WeightOption = 0.0,
+    fmt: FormatOption = "table",
+) -> None:
+    """Workload per community (or sub-district) against the worker norm, flagged over/under/ok."""
+    from geo.balance import LoadQuery, read_load
+    from geo.balance.load import COMMUNITY_COLUMNS, SUBDISTRICT_COLUMNS, records
+
+    _check_format(fmt)
+    options = _load_options(tolerance, norm, village_norm, elderly_weight, children_weight, special_care_weight)
+    engine = make_engine(settings_for(database).database_url)
+    with engine.connect() as conn:
+        table = read_load(conn, as_of=as_date(as_of), options=options,
+                          query=LoadQuery(level=level, subdistricts=tuple(subdistrict or ()), kind=kind, flag=flag))
+    columns = list(COMMUNITY_COLUMNS if level == "community" else SUBDISTRICT_COLUMNS)
+    if fmt == "table":
+        columns = [c for c in columns if c in ("code", "name", "kind", "grids", "residents", "households", "workers",
+                                               "residents_per_worker", "households_per_grid", "ratio", "flag",
+                                               "communities", "over", "under")]
+    _print_table(records(table), columns, fmt)
+
+
+@app.command("balance")
+@reports_errors
+def balance(
+    database: DatabaseOption = None,
+    as_of: DateOption = None,
+    subdistrict: Codes = None,
+    cross_subdistrict: Annotated[bool, typer.Option(help="Allow moves across sub-districts.")] = False,
+    lock: Annotated[list[str] | None, typer.Option(help="Community or grid code never touched (repeatable).")] = None,
+    require: Annotated[list[str] | None, typer.Option(help="Community that must end within tolerance.")] = None,
+    max_grids_lost: Annotated[int | None, typer.Option(help="Most grids one community may lose.")] = None,
+    allow_worse: Annotated[bool, typer.Option(help="Let communities outside tolerance get further out.")] = False,
+    time_limit: Annotated[float, typer.Option(help="Seconds for all solves together.")] = 30.0,
+    tolerance: ToleranceOption = 0.2,
+    norm: NormOption = 18.0,
+    village_norm: VillageNormOption = None,
+    draft: Annotated[bool, typer.Option(help="Store the moves as draft proposals.")] = False,
+    apply: Annotated[bool, typer.Option(help="Store the moves and apply them now.")] = False,
+    author: Annotated[str, typer.Option(help="Author of the drafts and changes.")] = "gridgov balance",
+    reason: Annotated[str | None, typer.Option()] = None,
+    document_ref: Annotated[str | None, typer.Option(help="文件号 of the decision.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON.")] = False,
+) -> None:
+    """Suggest whole-grid moves between adjacent communities that bring the most within tolerance."""
+    from geo.balance import BalanceOptions, suggest_moves
+
+    locks = list(lock or ())
+    options = BalanceOptions(
+        load=_load_options(tolerance, norm, village_norm, 0.0, 0.0, 0.0), subdistricts=tuple(subdistrict or ()),
+        cross_subdistrict=cross_subdistrict, locked_communities=tuple(c for c in locks if len(c) == 12),
+        locked_grids=tuple(c for c in locks if len(c) == 15), required=tuple(require or ()),
+        max_grids_lost=max_grids_lost, allow_worse=allow_worse, time_limit=time_limit,
+    )
+    odd = [c for c in locks if len(c) not in (12, 15)]
+    if odd:
+        raise InvalidInput(f"--lock takes community (12-digit) or grid (15-digit) codes, not {', '.join(odd)}",
+                           field="lock")
+    engine = make_engine(settings_for(database).database_url)
+    day = as_date(as_of)
+    result = suggest_moves(engine, as_of=day, options=options)
+    if (draft or apply) and result.moves:
+        from geo.balance.drafts import apply_drafts, create_drafts, requests_for
+
+        result.proposal_ids = create_drafts(engine, requests_for(result.moves, effective_date=day, author=author,
+                                                                 reason=reason, document_ref=document_ref))
+        if apply:
+            for step in apply_drafts(engine, result.proposal_ids, author=author):
+                typer.echo(f"applied proposal {step['applied_id']} (change {step['change_id']})", err=True)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
+        return
+    _print_balance(result)
+
+
+def _print_balance(result: Any) -> None:
+    s = result.summary
+    typer.echo(f"status {result.status}: within tolerance {s['within_before']} → {s['within_after']} of "
+               f"{s['communities']} communities; {s['moves']} move(s), {s['moved_grids']} grid(s), "
+               f"{s['moved_residents']:,} residents")
+    for r in result.solves:
+        gap = "-" if r.gap is None else f"{100 * r.gap:.2f}%"
+        typer.echo(f"  solve {','.join(r.subdistricts)}: {r.status}, out of tolerance {r.out_of_tolerance_before}"
+                   f" → {r.out_of_tolerance} (bound {r.out_of_tolerance_bound}), moved {r.moved_residents} "
+                   f"(bound {r.moved_residents_bound}, gap {gap}), {r.seconds:.2f} s")
+    for i, m in enumerate(result.moves):
+        pid = f" [proposal {result.proposal_ids[i]}]" if i < len(result.proposal_ids) else ""
+        typer.echo(f"  {m.from_name} ({m.from_code}) → {m.to_name} ({m.to_code}): {', '.join(m.grid_codes)}; "
+                   f"{m.residents:,} residents{pid}")
+    for w in result.warnings:
+        typer.echo(f"  warning: {w}")
+
+
+@app.command("staffing")
+@reports_errors
+def staffing(
+    new_workers: Annotated[int, typer.Option(help="How many new workers to allocate.")],
+    database: DatabaseOption = None,
+    as_of: DateOption = None,
+    subdistrict: Codes = None,
+    kind: Annotated[str | None, typer.Option(help="Only urban or village communities.")] = None,
+    cap: Annotated[list[str] | None, typer.Option(help="CODE=N: at most N workers in all there.")] = None,
+    max_new: Annotated[int | None, typer.Option(help="At most this many new workers per community.")] = None,
+    tolerance: ToleranceOption = 0.2,
+    norm: NormOption = 18.0,
+    village_norm: VillageNormOption = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """Give N new workers to the communities where they lower the worst load most."""
+    from geo.balance import LoadQuery, allocate, read_load
+    from geo.balance.load import records
+
+    _check_format(fmt)
+    caps: dict[str, int] = {}
+    for item in cap or ():
+        code, _, value = item.partition("=")
+        if not value.strip().lstrip("-").isdigit():
+            raise InvalidInput(f"--cap takes CODE=N, not {item!r}", field="cap")
+        caps[code.strip()] = int(value)
+    options = _load_options(tolerance, norm, village_norm, 0.0, 0.0, 0.0)
+    engine = make_engine(settings_for(database).database_url)
+    with engine.connect() as conn:
+        table = read_load(conn, as_of=as_date(as_of), options=options,
+                          query=LoadQuery(subdistricts=tuple(subdistrict or ()), kind=kind))
+    result = allocate(table, new_workers, options=options, caps=caps, max_new=max_new)
+    rows = records(result.communities[result.communities["new_workers"] > 0])
+    if fmt == "json":
+        typer.echo(json.dumps(result.as_dict(only_allocated=True), ensure_ascii=False, indent=2, default=str))
+        return
+    columns = ["code", "name", "workers_before", "new_workers", "workers_after", "residents",
+               "residents_per_worker_before", "residents_per_worker_after", "flag_before", "flag_after"]
+    _print_table(rows, columns, fmt)
+    if fmt == "table":
+        s = result.summary
+        typer.echo(f"allocated {result.allocated} of {new_workers}; worst residents per worker "
+                   f"{_cell(s['worst_residents_per_worker_before'])} → {_cell(s['worst_residents_per_worker_after'])}"
+                   f"; over-loaded {s['over_before']} → {s['over_after']}")
+
+
+@app.command("grid-splits")
+@reports_errors
+def grid_splits(
+    database: DatabaseOption = None,
+    as_of: DateOption = None,
+    subdistrict: Codes = None,
+    community: Codes = None,
+    min_households: Annotated[int, typer.Option(help="Lower end of the household band.")] = 300,
+    max_households: Annotated[int, typer.Option(help="Upper end of the household band.")] = 500,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan (with part geometries) as JSON.")] = False,
+) -> None:
+    """Suggest splits of grids above the household band and merges of tiny neighbouring grids."""
+    from geo.balance import Band, read_grid_plan
+
+    engine = make_engine(settings_for(database).database_url)
+    with engine.connect() as conn:
+        plan = read_grid_plan(conn, as_of=as_date(as_of), band=Band(min_households, max_households),
+                              subdistricts=tuple(subdistrict or ()), communities=tuple(community or ()))
+    if as_json:
+        typer.echo(json.dumps(plan.as_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{plan.grids} grids; {len(plan.splits)} above {max_households} households, "
+               f"{len(plan.merges)} group(s) of tiny grids to merge")
+    for s in plan.splits:
+        parts = " + ".join(str(p.households) for p in s.parts) or "-"
+        typer.echo(f"  split {s.grid_code} ({s.households} households) into {parts}"
+                   + ("" if s.within_band else f"  [{s.note}]"))
+    for m in plan.merges:
+        typer.echo(f"  merge {', '.join(m.grid_codes)} ({m.households} households)"
+                   + ("" if m.within_band else "  [still below the band]"))
