@@ -79,6 +79,7 @@ from cli import (  # noqa: E402,E501,F401
     db_commands,
     key_commands,
     proposal_commands,
+    report_commands,
     serve_commands,
 )
 

@@ -1,0 +1,292 @@
+"""Compute the impact report of a proposal once; every form (JSON, HTML, PDF, CSV) renders the result."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, Engine, text
+
+from geo.domain import Level
+from geo.errors import Conflict
+from geo.impact.access import CENTRE, access_section
+from geo.impact.boundary import (
+    Place,
+    geodesic_length_m,
+    neighbours_of,
+    outer_place,
+    shared_boundary,
+    shared_line,
+    sides_text,
+    unit_sides,
+)
+from geo.impact.checks import Findings, impact_warnings
+from geo.impact.figures import district_medians, shape_measures, unit_impacts
+from geo.impact.model import (
+    AffectedBuilding,
+    Boundary,
+    ImpactReport,
+    MapData,
+    MovedFigures,
+    Norms,
+    ProposalInfo,
+    SplitUnit,
+    StationMove,
+    Summary,
+    Text,
+    UnitBoundary,
+    UnitRef,
+)
+from geo.impact.state import Sides, State, applied_sides, draft_sides
+from geo.reassign import preview_proposal
+from geo.store import as_date
+
+
+def compute_impact(engine: Engine, proposal_id: int, *, norms: Norms | None = None) -> ImpactReport:
+    """The impact of proposal ``proposal_id``: live for a draft, from its change's versions once applied.
+
+    Raises NotFound for an unknown proposal and Conflict for a draft the map has moved away from.
+    """
+    norms = norms or Norms()
+    data = preview_proposal(engine, proposal_id)
+    if data["preview"] is None:
+        raise Conflict(f"proposal {proposal_id} no longer fits the current map: {data.get('refused')}", field="id")
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        record, preview = data["proposal"], data["preview"]
+        if record["status"] == "draft":
+            sides = draft_sides(conn, preview)
+        else:
+            day = dt.date.fromisoformat(record["effective_date"])
+            sides = applied_sides(conn, int(record["applied_change_id"]), day, record["from_code"], preview)
+        return _report(conn, record, preview, list(data["stale"]), sides, norms)
+
+
+def _ref(row: Any) -> UnitRef:
+    return UnitRef(code=str(row["code"]), name=str(row["name"]), name_en=row["name_en"] or None)
+
+
+def _round_coords(geom: BaseGeometry) -> dict[str, Any]:
+    return dict(mapping(shapely.transform(geom, lambda xy: np.round(xy, 6))))
+
+
+def _moved_frame(sides: Sides) -> pd.DataFrame:
+    """One row per moved building: attributes, lon/lat, grid and community before and after."""
+    moved = pd.DataFrame(sides.moved, columns=["code", "grid_before", "grid_after"])
+    rows = sides.before.read("buildings", where_in={"code": list(moved["code"])})
+    frame = moved.merge(pd.DataFrame(rows.drop(columns=["grid_code"])), on="code", how="inner")
+    frame["lon"] = [g.x for g in frame["geometry"]]
+    frame["lat"] = [g.y for g in frame["geometry"]]
+    for side, state in (("before", sides.before), ("after", sides.after)):
+        grids = state.read("units", where_in={"code": sorted(set(frame[f"grid_{side}"]))}).set_index("code")
+        frame[f"community_{side}"] = frame[f"grid_{side}"].map(grids["parent_code"])
+    return frame.sort_values("code").reset_index(drop=True)
+
+
+def _names(state: State, codes: set[str]) -> dict[str, UnitRef]:
+    rows = state.read("units", where_in={"code": sorted(codes)})
+    return {str(r["code"]): _ref(r) for _, r in rows.iterrows()}
+
+
+def _households(frame: pd.DataFrame, sides: Sides, d_before: np.ndarray, d_after: np.ndarray) -> list[AffectedBuilding]:
+    before = _names(sides.before, set(frame["grid_before"]) | set(frame["community_before"]))
+    after = _names(sides.after, set(frame["grid_after"]) | set(frame["community_after"]))
+
+    def dist(value: float) -> float | None:
+        return None if np.isnan(value) else round(float(value), 1)
+
+    return [AffectedBuilding(
+        code=r.code, address=r.address if isinstance(r.address, str) else None, households=int(r.households),
+        residents=int(r.residents), elderly=int(r.elderly), children=int(r.children),
+        special_care=int(r.special_care), lon=round(float(r.lon), 7), lat=round(float(r.lat), 7),
+        community_before=before[r.community_before], community_after=after[r.community_after],
+        grid_before=before[r.grid_before], grid_after=after[r.grid_after],
+        distance_before_m=dist(db), distance_after_m=dist(da),
+    ) for r, db, da in zip(frame.itertuples(), d_before, d_after, strict=True)]
+
+
+def _summary(frame: pd.DataFrame, sides: Sides, preview: dict[str, Any]) -> Summary:
+    moved = MovedFigures(area_km2=shape_measures(sides.territory)["area_km2"], buildings=len(frame),
+                         **{f: int(frame[f].sum()) for f in ("households", "residents", "elderly", "children",
+                                                             "special_care")})
+    split = preview.get("grids_split", [])
+    names = _names(sides.before, set(preview.get("grids_moved_whole", [])) | {s["code"] for s in split})
+    levels = {c: str(lv) for c, lv in zip(*_levels(sides.before, [s["code"] for s in split]), strict=True)}
+    stations = []
+    if preview.get("stations"):
+        rows = sides.before.read("stations", where_in={"code": [s["code"] for s in preview["stations"]]})
+        info = rows.set_index("code")
+        communities = _names(sides.before, {s["from"] for s in preview["stations"]})
+        communities.update(_names(sides.after, {s["to"] for s in preview["stations"]}))
+        stations = [StationMove(code=s["code"], name=str(info.loc[s["code"], "name"]),
+                                name_en=info.loc[s["code"], "name_en"] or None, kind=str(info.loc[s["code"], "kind"]),
+                                community_before=communities[s["from"]], community_after=communities[s["to"]])
+                    for s in preview["stations"] if s["code"] in info.index]
+    return Summary(
+        moved=moved, grids_moved_whole=[names[c] for c in preview.get("grids_moved_whole", []) if c in names],
+        grids_split=[SplitUnit(code=s["code"], name=names[s["code"]].name if s["code"] in names else s["code"],
+                               level=levels.get(s["code"], Level.grid.value), new_code=s["new_code"],
+                               moved_area_m2=float(s["moved_area_m2"]),
+                               residents_moved=_residents_from(frame, s["code"]))
+                     for s in split],
+        stations=stations,
+    )
+
+
+def _residents_from(frame: pd.DataFrame, code: str) -> int:
+    """Moved residents that lived in unit ``code`` (a grid or a community) before the change."""
+    return int(frame.loc[(frame["grid_before"] == code) | (frame["community_before"] == code), "residents"].sum())
+
+
+def _levels(state: State, codes: list[str]) -> tuple[list[str], list[str]]:
+    rows = state.read("units", where_in={"code": codes})
+    return list(rows["code"]), list(rows["level"])
+
+
+def _boundary(sides: Sides, a: Any, b: Any, a_before: BaseGeometry, b_before: BaseGeometry,
+              district: Any) -> Boundary:
+    level = str(a["level"])
+    outer = outer_place(str(district["name"]), district["name_en"] or None)
+    places = {str(x["code"]): Place(str(x["code"]), str(x["name"]), x["name_en"] or None, x.geometry) for x in (a, b)}
+    others: dict[str, Place] = {}
+    units = []
+    for code in (a["code"], b["code"]):
+        unit = places[code]
+        assert unit.geom is not None
+        near = neighbours_of(sides.after, unit.geom, level, {code})
+        others.update({str(p.code): p for p in near if p.code not in places})
+        sides_ = unit_sides(unit, near, outer)
+        units.append(UnitBoundary(code=code, name=unit.name, sides=sides_, text=sides_text(unit, sides_)))
+    shared = shared_boundary(places[a["code"]], places[b["code"]], a_before, b_before, list(others.values()), outer)
+    return Boundary(units=units, shared=shared)
+
+
+def _feature(row: Any, **props: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": _round_coords(row.geometry),
+            "properties": {"code": row["code"], "name": row["name"], "name_en": row["name_en"] or None,
+                           "level": row["level"], **props}}
+
+
+def _map(sides: Sides, a_code: str, b_code: str, level: str) -> MapData:
+    """Geometries for the maps: A and B (with their grids) on both sides, the territory, the units around."""
+    collections, shapes = {}, []
+    for side, state in (("before", sides.before), ("after", sides.after)):
+        units = state.read("units", where_in={"code": [a_code, b_code]})
+        features = [_feature(r, role="from" if r["code"] == a_code else "to") for _, r in units.iterrows()]
+        shapes += list(units.geometry)
+        grids = state.read("units", where_in={"parent_code": [a_code, b_code]})
+        features += [_feature(r, role="grid_of_" + ("from" if r["parent_code"] == a_code else "to"))
+                     for _, r in grids.iterrows()]
+        collections[side] = {"type": "FeatureCollection", "features": features}
+    centres = sides.before.read("stations", where_in={"community_code": [a_code, b_code], "kind": [CENTRE]})
+    minx, miny, maxx, maxy = shapely.total_bounds(shapes)
+    pad = 0.6 * max(maxx - minx, maxy - miny)  # generous: the static map widens the box to its aspect
+    around = sides.after.read("units", where_in={"level": [level]}, bbox=(minx - pad, miny - pad, maxx + pad,
+                                                                          maxy + pad))
+    context = [Place(r.code, r.name, r.name_en or None, r.geometry) for r in around.itertuples()
+               if r.code not in (a_code, b_code)]
+    return MapData(
+        bbox=(float(minx), float(miny), float(maxx), float(maxy)),
+        territory=_round_coords(sides.territory),
+        before=collections["before"], after=collections["after"],
+        context={"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": _round_coords(p.geom),
+             "properties": {"code": p.code, "name": p.name, "name_en": p.name_en}} for p in context
+            if p.geom is not None]},
+        centres={"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(s.geometry.x, 7),
+                                                                             round(s.geometry.y, 7)]},
+             "properties": {"code": s["code"], "name": s["name"], "name_en": s["name_en"] or None,
+                            "community_code": s["community_code"]}} for _, s in centres.iterrows()]},
+    )
+
+
+def _findings(conn: Connection, record: dict[str, Any], preview: dict[str, Any], sides: Sides, a: Any, b: Any,
+              a_after: BaseGeometry, b_after: BaseGeometry, stale: list[str]) -> Findings:
+    facts = Findings(from_name=str(a["name"]), from_name_en=a["name_en"] or str(a["name"]), to_name=str(b["name"]),
+                     to_name_en=b["name_en"] or str(b["name"]),
+                     outside_area_m2=float(preview.get("outside_area_m2", 0)),
+                     territory_touches_to=geodesic_length_m(shared_line(sides.territory, b.geometry)) >= 1.0,
+                     stale=stale)
+    if str(a["level"]) == Level.community:
+        centres = sides.after.read("stations", where_in={"community_code": [a["code"], b["code"]], "kind": [CENTRE]})
+        shapes = {a["code"]: (a_after, _ref(a)), b["code"]: (b_after, _ref(b))}
+        for _, c in centres.iterrows():
+            own, owner = shapes[c["community_code"]]
+            where = next((ref for code, (g, ref) in shapes.items() if code != c["community_code"]
+                          and g.covers(c.geometry)), None)
+            if not own.covers(c.geometry) and where is not None:
+                facts.centres_elsewhere.append((
+                    (f"{c['name']}（{c['code']}）", f"{c['name_en'] or c['name']} ({c['code']})"),
+                    (owner.name, owner.name_en or owner.name), (where.name, where.name_en or where.name)))
+    created = [s for s in preview.get("grids_split", []) if len(s["new_code"]) == 12]
+    if created:
+        names = _names(sides.after, {s["new_code"] for s in created})
+        facts.new_communities = [(c, names[c].name, names[c].name_en or names[c].name) for c in sorted(names)]
+    grids_before = sides.before.descendants([a["code"], b["code"]], Level.grid)
+    grids_after = sides.after.descendants([a["code"], b["code"]], Level.grid)
+    before_sums = sides.before.grid_sums(grids=list(grids_before["code"]))["residents"]
+    after_sums = sides.after.grid_sums(grids=list(grids_after["code"]))["residents"].reindex(grids_after["code"],
+                                                                                              fill_value=0)
+    existed = set(grids_before["code"])
+    emptied = [c for c, r in after_sums.items() if r == 0 and (c not in existed or before_sums.get(c, 0) > 0)]
+    if emptied and str(a["level"]) != Level.grid:
+        names = _names(sides.after, set(emptied))
+        facts.emptied_grids = [(c, names[c].name, names[c].name_en or names[c].name) for c in sorted(emptied)
+                               if c in names]
+    if record.get("reverted_change_id"):
+        day = conn.execute(text("SELECT effective_date FROM change_log WHERE id = :i"),
+                           {"i": record["reverted_change_id"]}).scalar_one()
+        facts.reverted_on = as_date(day).isoformat()  # type: ignore[union-attr]
+    return facts
+
+
+def _headline(info: ProposalInfo, moved: MovedFigures) -> Text:
+    a, b = info.from_unit, info.to_unit
+    zh = (f"将{a.name}约{moved.area_km2:.2f}平方公里、{moved.buildings:,}栋楼、{moved.households:,}户"
+          f"{moved.residents:,}名居民划入{b.name}，自{info.effective_date.isoformat()}起生效。")
+    en = (f"Moves about {moved.area_km2:.2f} km² of {a.name_en or a.name} — {moved.buildings:,} buildings, "
+          f"{moved.households:,} households, {moved.residents:,} residents — to {b.name_en or b.name}, "
+          f"effective {info.effective_date.isoformat()}.")
+    return Text(zh=zh, en=en)
+
+
+def _report(conn: Connection, record: dict[str, Any], preview: dict[str, Any], stale: list[str], sides: Sides,
+            norms: Norms) -> ImpactReport:
+    a_code, b_code = record["from_code"], record["to_code"]
+    before_ab = sides.before.read("units", where_in={"code": [a_code, b_code]}).set_index("code", drop=False)
+    after_ab = sides.after.read("units", where_in={"code": [a_code, b_code]}).set_index("code", drop=False)
+    a, b = after_ab.loc[a_code], after_ab.loc[b_code]
+    district_code = a_code[:6]
+    district = sides.before.read("units", where_in={"code": [district_code]}).iloc[0]
+    info = ProposalInfo(
+        id=int(record["id"]), status=record["status"], level=record["level"], from_unit=_ref(before_ab.loc[a_code]),
+        to_unit=_ref(before_ab.loc[b_code]), effective_date=dt.date.fromisoformat(record["effective_date"]),
+        reason=record["reason"], document_ref=record["document_ref"], author=record["author"],
+        created_at=record["created_at"], applied_change_id=record["applied_change_id"],
+        reverted_change_id=record["reverted_change_id"], drawn_area=record.get("area") is not None,
+    )
+    frame = _moved_frame(sides)
+    focus = [{"code": u["code"], "role": u["role"]} for u in preview["units"]]
+    units = unit_impacts(sides.before, sides.after, focus, norms)
+    medians = district_medians(sides.before, district_code, [(u.level, u.kind) for u in units])
+    access, d_before, d_after = access_section(sides.before, sides.after, frame, norms)
+    summary = _summary(frame, sides, preview)
+    boundary = _boundary(sides, a, b, before_ab.loc[a_code].geometry, before_ab.loc[b_code].geometry,
+                                  district)
+    facts = _findings(conn, record, preview, sides, before_ab.loc[a_code], before_ab.loc[b_code], a.geometry,
+                      b.geometry, stale)
+    return ImpactReport(
+        generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        basis="live_preview" if record["status"] == "draft" else "recorded_change",
+        synthetic_data=bool(before_ab["synthetic"].any()), proposal=info, stale=stale, norms=norms,
+        headline=_headline(info, summary.moved), summary=summary, units=units, medians=medians, access=access,
+        households=_households(frame, sides, d_before, d_after), boundary=boundary,
+        warnings=impact_warnings(units, access, facts, norms), preview_warnings=list(preview.get("warnings", [])),
+        map=_map(sides, a_code, b_code, str(a["level"])),
+    )

@@ -1,0 +1,150 @@
+"""The interactive map of the HTML report: folium, no tiles, Leaflet inlined, before/after layers to toggle.
+
+folium links Leaflet, jQuery, Bootstrap and Font Awesome from CDNs; the report must work offline, so
+the map's CDN links are dropped and the vendored Leaflet (the planner page's copy, see
+:mod:`maps.assets`) is inlined, its images as data URIs. No marker images are used (circle markers
+and text labels only), so nothing is fetched. The result is a whole HTML document, meant for an
+``<iframe srcdoc>`` so that folium's page-filling styles stay out of the report.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import re
+from typing import Any
+
+from geo.impact.model import ImpactReport
+from maps.report.labels import integer, name, t
+from maps.report.static_map import CONTEXT_EDGE, FROM_EDGE, FROM_FILL, TERRITORY_EDGE, TO_EDGE, TO_FILL
+
+
+@functools.cache
+def leaflet_assets() -> tuple[str, str]:
+    """Leaflet's script and style sheet (images inlined), from the vendored copy."""
+    from maps.assets import VENDOR_DIR
+
+    folder = VENDOR_DIR / "leaflet"
+    try:
+        script = (folder / "leaflet.js").read_text(encoding="utf-8")
+        css = (folder / "leaflet.css").read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuntimeError(f"the vendored Leaflet is missing ({exc}); run: python -m maps.vendor") from None
+
+    def inline(match: re.Match[str]) -> str:
+        image = folder / "images" / match.group(1)
+        if not image.exists():
+            return "none"
+        return f"url(data:image/png;base64,{base64.b64encode(image.read_bytes()).decode()})"
+
+    css = re.sub(r"url\(images/([\w.-]+)\)", inline, css)
+    return script.replace("</script", "<\\/script"), css
+
+
+def _style(fill: str | None, edge: str, *, weight: float = 2, dash: str | None = None,
+           opacity: float = 0.45) -> dict[str, Any]:
+    return {"color": edge, "weight": weight, "fillColor": fill or edge, "fillOpacity": opacity if fill else 0,
+            "dashArray": dash}
+
+
+def _units(collection: dict[str, Any], roles: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "FeatureCollection",
+            "features": [f for f in collection["features"] if f["properties"].get("role") in roles]}
+
+
+def render_interactive_map(report: ImpactReport, lang: str) -> str:
+    """A self-contained HTML document with the map (for ``<iframe srcdoc>``)."""
+    import folium
+    from branca.element import Element
+
+    data = report.map
+    minx, miny, maxx, maxy = data.bbox
+    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=15,
+                      control_scale=True, prefer_canvas=False)
+    fmap.default_js, fmap.default_css = [], []
+    script, css = leaflet_assets()
+    root: Any = fmap.get_root()  # a branca Figure
+    root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
+    root.header.add_child(Element(f"<script>{script}</script>"), name="leaflet_js")
+    root.header.add_child(Element(
+        "<style>.leaflet-container{background:#fafafa;font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif}"
+        ".gg-label{font-weight:700;font-size:13px;white-space:nowrap;text-shadow:0 0 3px #fff,0 0 3px #fff}"
+        ".gg-context{font-size:11px;color:#666;white-space:nowrap;text-shadow:0 0 2px #fff}</style>"),
+        name="report_css")
+    colours = {"from": (FROM_FILL, FROM_EDGE), "to": (TO_FILL, TO_EDGE)}
+
+    def unit_style(after: bool) -> Any:
+        def style(feature: dict[str, Any]) -> dict[str, Any]:
+            role = feature["properties"]["role"]
+            if role.startswith("grid_of_"):
+                return _style(None, "#555555", weight=0.8, dash="3 3")
+            fill, edge = colours[role]
+            return _style(fill if after else None, edge, weight=3 if after else 2.5, dash=None if after else "6 4")
+        return style
+
+    tooltip_fields = (["name", "code"], [t(lang, "map_context"), "code"])
+    context = folium.FeatureGroup(name=t(lang, "map_context"), show=True)
+    if data.context["features"]:
+        folium.GeoJson(data.context, style_function=lambda _: _style("#eeeeee", CONTEXT_EDGE, weight=1, opacity=0.6),
+                       tooltip=folium.GeoJsonTooltip(fields=tooltip_fields[0], aliases=["", ""])).add_to(context)
+    for feature in data.context["features"]:
+        _label(feature, lang, "gg-context").add_to(context)
+    context.add_to(fmap)
+    for side, after in (("before", False), ("after", True)):
+        group = folium.FeatureGroup(name=t(lang, "map_" + side), show=True)
+        folium.GeoJson(getattr(data, side), style_function=unit_style(after),
+                       tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["", ""])).add_to(group)
+        group.add_to(fmap)
+    territory = folium.FeatureGroup(name=t(lang, "map_territory"), show=True)
+    folium.GeoJson({"type": "Feature", "geometry": data.territory, "properties": {}},
+                   style_function=lambda _: _style(TERRITORY_EDGE, TERRITORY_EDGE, weight=2, dash="4 4",
+                                                   opacity=0.12)).add_to(territory)
+    territory.add_to(fmap)
+    _buildings(report, lang).add_to(fmap)
+    centres = folium.FeatureGroup(name=t(lang, "map_centres"), show=True)
+    for feature in data.centres["features"]:
+        lon, lat = feature["geometry"]["coordinates"]
+        folium.CircleMarker([lat, lon], radius=8, color="#000000", weight=1.5, fill=True, fill_color="#ffd400",
+                            fill_opacity=1, tooltip=name(feature["properties"], lang)).add_to(centres)
+    centres.add_to(fmap)
+    labels = folium.FeatureGroup(name=t(lang, "unit_rows"), show=True, control=False)
+    for feature in _units(data.after, ("from", "to"))["features"]:
+        _label(feature, lang, "gg-label", colours[feature["properties"]["role"]][1]).add_to(labels)
+    labels.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    return str(root.render())
+
+
+def _label(feature: dict[str, Any], lang: str, css: str, colour: str | None = None) -> Any:
+    import folium
+    from shapely.geometry import shape
+
+    point = shape(feature["geometry"]).representative_point()
+    style = f' style="color:{colour}"' if colour else ""
+    text = name(feature["properties"], lang).replace("&", "&amp;").replace("<", "&lt;")
+    return folium.Marker([point.y, point.x], icon=folium.DivIcon(
+        html=f'<div class="{css}"{style}>{text}</div>', icon_size=(0, 0), icon_anchor=(0, 0), class_name="gg-div"))
+
+
+def _buildings(report: ImpactReport, lang: str) -> Any:
+    import folium
+
+    group = folium.FeatureGroup(name=t(lang, "map_buildings"), show=True)
+    features = [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [h.lon, h.lat]},
+        "properties": {"address": h.address or h.code, "residents": h.residents, "households": h.households,
+                       "after": name(h.community_after, lang),
+                       "distance": integer(h.distance_after_m)},
+    } for h in report.households]
+    if features:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            marker=folium.CircleMarker(radius=4, color="#222222", weight=0.5, fill=True, fill_color="#222222",
+                                       fill_opacity=0.75),
+            tooltip=folium.GeoJsonTooltip(
+                fields=["address", "households", "residents", "after", "distance"],
+                aliases=[t(lang, "col_address"), t(lang, "col_households"), t(lang, "col_residents"),
+                         t(lang, "col_community_after"), t(lang, "col_distance_after")]),
+        ).add_to(group)
+    return group
