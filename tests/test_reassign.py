@@ -74,6 +74,7 @@ def test_moving_a_whole_grid_between_communities(tiny: Engine) -> None:
     pid, preview = apply(tiny, request(C11, C12, child_codes=("520499001001002",)))
     assert preview["grids_moved_whole"] == ["520499001001002"]
     assert preview["moved"]["residents"] == 160 and preview["moved"]["buildings"] == 5
+    assert len(preview["buildings_moved"]) == 5
     after = snapshot(tiny, LATER)
     assert after["parents"]["520499001001002"] == C12
     assert after["totals"][C11]["residents"] == before["totals"][C11]["residents"] - 160
@@ -134,6 +135,8 @@ def test_a_sub_district_move_splits_communities_and_grids(tiny: Engine) -> None:
     new_codes = [s["new_code"] for s in preview["grids_split"]]
     assert any(len(c) == 12 for c in new_codes) and any(len(c) == 15 for c in new_codes)
     assert any("no workers" in w for w in preview["warnings"])
+    split_communities = [s for s in preview["grids_split"] if len(s["code"]) == 12]
+    assert sum(s["residents_moved"] for s in split_communities) == preview["moved"]["residents"] > 0
     assert_invariants(tiny, LATER)
 
 

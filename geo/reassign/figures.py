@@ -96,8 +96,8 @@ def compute_figures(conn: Connection, plan: Plan) -> dict[str, Any]:
                       "grids": n_grids + (moved_grids if gains else -len(whole)) if change.level != Level.grid else 1,
                       **describe(change.geom_after)},
         })
-    residents_out = _residents_by_grid(conn, plan)
     moved_list = _moved_list(conn, plan, whole)
+    residents_out = _residents_out_of(conn, moved_list)
     split = [{**s, "residents_moved": residents_out.get(s["code"], 0)} for s in plan.summary.get("split", [])]
     return {
         "moved": {**moved, "area_km2": round(area_m2(plan.territory) / 1e6, 6)},
@@ -118,18 +118,20 @@ def _moved_list(conn: Connection, plan: Plan, whole_grids: list[str]) -> list[di
     return sorted(out, key=lambda r: r["code"])
 
 
-def _residents_by_grid(conn: Connection, plan: Plan) -> dict[str, int]:
-    """Residents moved out of each split grid (buildings re-assigned to its moved part)."""
-    codes = sorted(plan.buildings)
+def _residents_out_of(conn: Connection, moved: list[dict[str, Any]]) -> dict[str, int]:
+    """Residents that leave each unit below A: their old grid, and that grid's community."""
+    codes = [m["code"] for m in moved]
     if not codes:
         return {}
     rows = conn.execute(
-        text("SELECT code, residents FROM buildings WHERE valid_to IS NULL AND code IN :c").bindparams(
+        text("SELECT b.code, b.residents, g.parent_code FROM buildings b JOIN units g ON g.code = b.grid_code "
+             "AND g.valid_to IS NULL WHERE b.valid_to IS NULL AND b.code IN :c").bindparams(
             bindparam("c", expanding=True)), {"c": codes}).all()
+    grid_before = {m["code"]: m["grid_before"] for m in moved}
     out: dict[str, int] = {}
-    for code, residents in rows:
-        grid = plan.buildings[code][0]
-        out[grid] = out.get(grid, 0) + int(residents)
+    for code, residents, community in rows:
+        for unit in (grid_before[code], community):
+            out[unit] = out.get(unit, 0) + int(residents)
     return out
 
 
