@@ -35,7 +35,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 AS_OF = "valid_from <= :as_of AND (valid_to IS NULL OR valid_to > :as_of)"
 
 
-def _read(
+def read_table(
     conn: Connection,
     table: str,
     *,
@@ -44,6 +44,10 @@ def _read(
     params: dict[str, Any] | None = None,
     expanding: Iterable[str] = (),
 ) -> gpd.GeoDataFrame:
+    """Rows of a versioned table (valid on ``as_of``, or every version when None) meeting ``where``.
+
+    ``where`` clauses are SQL with named ``params``; ``expanding`` names list parameters (``IN :codes``).
+    """
     columns = TABLE_COLUMNS[table]
     clauses = [AS_OF] if as_of is not None else []
     clauses += list(where)
@@ -97,17 +101,28 @@ def read_units(
         where.append("code IN :codes")
         params["codes"] = list(codes)
         expanding.append("codes")
-    return _read(conn, "units", as_of=as_of, where=where, params=params, expanding=expanding)
+    return read_table(conn, "units", as_of=as_of, where=where, params=params, expanding=expanding)
 
 
 def read_buildings(conn: Connection, *, as_of: dt.date | None) -> gpd.GeoDataFrame:
     """Buildings valid on ``as_of`` (all versions when None)."""
-    return _read(conn, "buildings", as_of=as_of)
+    return read_table(conn, "buildings", as_of=as_of)
 
 
 def read_stations(conn: Connection, *, as_of: dt.date | None) -> gpd.GeoDataFrame:
     """Stations valid on ``as_of`` (all versions when None)."""
-    return _read(conn, "stations", as_of=as_of)
+    return read_table(conn, "stations", as_of=as_of)
+
+
+def read_made_by(conn: Connection, table: str, change_id: int) -> gpd.GeoDataFrame:
+    """Every version of ``table`` that the change ``change_id`` wrote."""
+    return read_table(conn, table, as_of=None, where=["change_id = :c"], params={"c": change_id})
+
+
+def read_all_versions(conn: Connection, table: str, codes: Sequence[str]) -> gpd.GeoDataFrame:
+    """Every version, closed or open, of the given codes."""
+    return read_table(conn, table, as_of=None, where=["code IN :codes"], params={"codes": list(codes) or [""]},
+                      expanding=["codes"])
 
 
 def read_latest(
@@ -133,7 +148,7 @@ def read_latest(
     if bbox is not None:
         where.append(bbox_filter(conn, table))
         params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
-    return _read(conn, table, as_of=None, where=where, params=params, expanding=expanding)
+    return read_table(conn, table, as_of=None, where=where, params=params, expanding=expanding)
 
 
 def insert_versions(conn: Connection, table: str, gdf: gpd.GeoDataFrame) -> int:

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, bindparam, text
 
 from geo.domain import POPULATION_FIELDS, Level
 from geo.sql import bbox_filter
-from geo.store import AS_OF, SRID, TABLE_COLUMNS, _read
+from geo.store import AS_OF, SRID, TABLE_COLUMNS, read_all_versions, read_made_by, read_table
 
 FIGURES = (*POPULATION_FIELDS, "buildings")
 GRID = 1e-9  # degrees: the precision grid of reassignment overlays (0.1 mm)
@@ -67,7 +67,7 @@ class State:
         if bbox is not None:
             where.append(bbox_filter(self.conn, table))
             params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
-        base = _read(self.conn, table, as_of=self.as_of, where=where, params=params, expanding=expanding)
+        base = read_table(self.conn, table, as_of=self.as_of, where=where, params=params, expanding=expanding)
         extra = self.diff.get(table)
         if extra is None or extra.empty:
             return base
@@ -220,12 +220,11 @@ def applied_sides(conn: Connection, change_id: int, effective_date: dt.date, fro
     after_diff: dict[str, gpd.GeoDataFrame] = {}
     before_diff: dict[str, gpd.GeoDataFrame] = {}
     for table in TABLE_COLUMNS:
-        made = _read(conn, table, as_of=None, where=["change_id = :c"], params={"c": change_id})
+        made = read_made_by(conn, table, change_id)
         if made.empty:
             continue
         after_diff[table] = made
-        history = _read(conn, table, as_of=None, where=["code IN :codes"], params={"codes": list(made["code"])},
-                        expanding=["codes"])
+        history = read_all_versions(conn, table, list(made["code"]))
         wanted = set(zip(made["code"], made["version"].astype(int) - 1, strict=True))
         keys = list(zip(history["code"], history["version"].astype(int), strict=True))
         before_diff[table] = history[[k in wanted for k in keys]]

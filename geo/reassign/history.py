@@ -10,7 +10,7 @@ from sqlalchemy import Connection, text
 
 from geo.errors import NotFound
 from geo.reassign.geometry import area_m2
-from geo.store import _read, as_date
+from geo.store import as_date, read_table
 
 
 def _change(row: Any) -> dict[str, Any]:
@@ -25,7 +25,7 @@ _CHANGE_COLUMNS = "id, kind, proposal_id, author, recorded_at, effective_date, r
 
 def unit_history(conn: Connection, code: str) -> list[dict[str, Any]]:
     """All versions of a unit, oldest first, each with the change that created it."""
-    versions = _read(conn, "units", as_of=None, where=["code = :code"], params={"code": code})
+    versions = read_table(conn, "units", as_of=None, where=["code = :code"], params={"code": code})
     if versions.empty:
         raise NotFound(f"no unit with code {code!r}", field="code")
     ids = [int(c) for c in versions["change_id"].dropna()]

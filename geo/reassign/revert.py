@@ -10,24 +10,15 @@ from sqlalchemy import Connection, bindparam, text
 
 from geo.errors import Conflict
 from geo.reassign.writer import _check_dates, replace_versions
-from geo.store import TABLE_COLUMNS, _read
+from geo.store import TABLE_COLUMNS, read_all_versions, read_made_by
 
 TABLES = ("units", "buildings", "stations")
-
-
-def _made_by(conn: Connection, table: str, change_id: int) -> gpd.GeoDataFrame:
-    return _read(conn, table, as_of=None, where=["change_id = :c"], params={"c": change_id})
-
-
-def _all_versions(conn: Connection, table: str, codes: list[str]) -> gpd.GeoDataFrame:
-    return _read(conn, table, as_of=None, where=["code IN :codes"], params={"codes": codes or [""]},
-                 expanding=["codes"])
 
 
 def check_revertible(conn: Connection, change_id: int) -> None:
     """Everything the change wrote must still be the latest version; otherwise say what changed since."""
     for table in TABLES:
-        made = _made_by(conn, table, change_id)
+        made = read_made_by(conn, table, change_id)
         if made.empty:
             continue
         later = conn.execute(
@@ -45,12 +36,12 @@ def write_revert(conn: Connection, change_id: int, revert_change_id: int, day: d
     """Close every version ``change_id`` wrote and reopen the version before it (retire new units)."""
     touched: dict[str, list[str]] = {}
     for table in TABLES:
-        made = _made_by(conn, table, change_id)
+        made = read_made_by(conn, table, change_id)
         if made.empty:
             touched[table] = []
             continue
         _check_dates(made, day, table[:-1])
-        history = _all_versions(conn, table, list(made["code"]))
+        history = read_all_versions(conn, table, list(made["code"]))
         previous = history.merge(made[["code", "version"]].assign(version=made["version"] - 1),
                                  on=["code", "version"])
         restored = previous.copy()
