@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -86,13 +87,36 @@ async def _bad_value_for_database(_: Request, exc: Exception) -> JSONResponse:
                                    "(e.g. it contains a NUL character or is out of range)"), status_code=422)
 
 
-async def _nul_in_url(request: Request, call_next: Any) -> Any:
-    """Refuse NUL characters in the path or query up front, naming the parameter."""
-    for name, value in [*request.query_params.multi_items(), *[("path", request.url.path)]]:
-        if "\x00" in value:
-            return JSONResponse(error_body("invalid_input", f"{name} contains a NUL character", name),
-                                status_code=422)
-    return await call_next(request)
+class RefuseNulInUrl:
+    """Refuse NUL characters in the path or query up front, naming the parameter.
+
+    PostgreSQL cannot store or compare them. Plain ASGI: a BaseHTTPMiddleware would add about a
+    millisecond to every request.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            name = self._offending(scope)
+            if name is not None:
+                body = error_body("invalid_input", f"{name} contains a NUL character", name)
+                await JSONResponse(body, status_code=422)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _offending(scope: Any) -> str | None:
+        if "\x00" in scope.get("path", ""):
+            return "path"
+        raw: bytes = scope.get("query_string", b"")
+        if b"%00" not in raw and b"\x00" not in raw:
+            return None
+        for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in value or "\x00" in name:
+                return name
+        return None
 
 
 async def _database_unreachable(_: Request, exc: Exception) -> JSONResponse:
@@ -113,5 +137,5 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_unreachable)
     app.add_exception_handler(DataError, _bad_value_for_database)
     app.add_exception_handler(OverflowError, _bad_value_for_database)  # an integer the driver cannot bind
-    app.middleware("http")(_nul_in_url)
+    app.add_middleware(RefuseNulInUrl)
     app.add_exception_handler(Exception, _server_fault)
