@@ -36,6 +36,7 @@ def serve(
             f"{settings.database_url} has no gridgov schema: run 'gridgov db init' and 'gridgov import'"
         )
     typer.echo(f"gridgov serving {settings.database_url}")
+    typer.echo(f"  map:      http://{settings.host}:{settings.port}/map")
     typer.echo(f"  API docs: http://{settings.host}:{settings.port}/docs")
     typer.echo(f"  health:   http://{settings.host}:{settings.port}/health")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
