@@ -29,13 +29,14 @@ def create_app(settings: ApiSettings) -> FastAPI:
                 f"{settings.database_url} has no gridgov schema: run 'gridgov db init' and import data"
             )
         app.state.engine = engine
-        app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        app.state.read_engine = make_engine(settings.database_url, autocommit=True)
         app.state.settings = settings
         app.state.totals = TotalsCache()
         with engine.connect() as conn:
             app.state.extent = data_extent(conn)
         yield
         engine.dispose()
+        app.state.read_engine.dispose()
 
     app = FastAPI(
         title="gridgov",

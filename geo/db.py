@@ -48,8 +48,13 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for a SpatiaLite file or a PostGIS database URL."""
+def make_engine(url: str, *, autocommit: bool = False) -> Engine:
+    """Create an engine for a SpatiaLite file or a PostGIS database URL.
+
+    ``autocommit`` makes a pool for single-statement reads: no BEGIN/ROLLBACK round trips, and no
+    isolation-level switch on every checkout (which an ``execution_options`` view would cost).
+    """
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -70,13 +75,14 @@ def make_engine(url: str) -> Engine:
             module=_sqlite_module(),
             plugins=["geoalchemy2"],
             connect_args={"timeout": 30, "check_same_thread": False},
+            **options,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
         # No pre-ping: it costs a round trip on every checkout. A connection that died is
         # invalidated on its first error (a 503) and recycled connections age out.
-        return create_engine(url, plugins=["geoalchemy2"], pool_recycle=1800)
+        return create_engine(url, plugins=["geoalchemy2"], pool_recycle=1800, **options)
     raise DatabaseUnavailable(
         f"unsupported database URL {parsed.render_as_string()!r}: use sqlite:///FILE or postgresql://…",
         field="database_url",

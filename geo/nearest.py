@@ -94,16 +94,38 @@ def _rank(rows: Sequence[tuple], lon: float, lat: float) -> list[NearStation]:
     return sorted(found, key=lambda s: (s.distance_m, s.code))
 
 
+KNN_EXTRA = 8  # candidates beyond k, so that one KNN query usually settles the answer
+
+
+def _planar_lower_bound_m(lat: float, degrees: float) -> float:
+    """A geodesic distance no station at planar distance >= ``degrees`` (lon/lat) can be under."""
+    top = min(89.9, abs(lat) + degrees)
+    per_degree = min(math.pi / 180 * EARTH_EQUATORIAL_M * math.cos(math.radians(top)), M_PER_DEG_LAT)
+    return degrees * per_degree * 0.995  # 0.5 % for the ellipsoid's own variation
+
+
+def _knn(
+    conn: Connection, k: int, base: dict[str, object], kinds: Sequence[str] | None
+) -> tuple[list, float | None]:
+    """PostGIS KNN (``<->``, planar degrees) for k + KNN_EXTRA stations.
+
+    Returns the rows and the planar distance of the last one (None when there are no more stations).
+    """
+    sql = (
+        f"SELECT {_STATION_COLUMNS}, stations.geom <-> {point_sql(conn)} FROM {_FROM} "
+        f"WHERE ({_STATIONS_AS_OF}){_kind_filter(kinds)} ORDER BY stations.geom <-> {point_sql(conn)} LIMIT :k"
+    )
+    rows = list(conn.execute(_bind(sql, kinds), {**base, "k": k + KNN_EXTRA}).all())
+    last = float(rows[-1][-1]) if len(rows) == k + KNN_EXTRA else None
+    return [r[:-1] for r in rows], last
+
+
 def _candidates(
     conn: Connection, lon: float, lat: float, k: int, base: dict[str, object], kinds: Sequence[str] | None
 ) -> list:
     """At least k stations near the point if there are k at all (the index's idea of near)."""
     if not is_sqlite(conn):
-        sql = (
-            f"SELECT {_STATION_COLUMNS} FROM {_FROM} WHERE ({_STATIONS_AS_OF}){_kind_filter(kinds)} "
-            f"ORDER BY stations.geom <-> {point_sql(conn)} LIMIT :k"
-        )
-        return list(conn.execute(_bind(sql, kinds), {**base, "k": k}).all())
+        return _knn(conn, k, base, kinds)[0]
     # SpatiaLite has no usable KNN: grow a box over the R*Tree until it holds k stations.
     sql = _in_box_sql(conn, kinds)
     radius = 500.0
@@ -128,7 +150,17 @@ def nearest_stations(
     base: dict[str, object] = {"lon": lon, "lat": lat, "as_of": as_of}
     if kinds:
         base["kinds"] = list(kinds)
-    candidates = _rank(_candidates(conn, lon, lat, k, base, kinds), lon, lat)
+    if not is_sqlite(conn):
+        rows, last_planar = _knn(conn, k, base, kinds)
+        candidates = _rank(rows, lon, lat)
+        # Every station beyond the KNN's last one is at least this far: if the k-th is nearer, the
+        # answer is settled without a second query.
+        if candidates and (last_planar is None or (len(candidates) >= k and candidates[k - 1].distance_m
+                                                   <= _planar_lower_bound_m(lat, last_planar))):
+            found = candidates[:k]
+            return [s for s in found if max_distance_m is None or s.distance_m <= max_distance_m]
+    else:
+        candidates = _rank(_candidates(conn, lon, lat, k, base, kinds), lon, lat)
     if not candidates:
         return []
     radius = candidates[min(k, len(candidates)) - 1].distance_m
