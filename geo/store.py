@@ -136,9 +136,21 @@ def read_latest(
 
     Changes are always computed against the latest versions, whatever their ``valid_from``.
     """
+    return read_filtered(conn, table, as_of=None, where_in=where_in, bbox=bbox)
+
+
+def read_filtered(
+    conn: Connection,
+    table: str,
+    *,
+    as_of: dt.date | None,
+    where_in: dict[str, Sequence[str]] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Rows valid on ``as_of`` (the latest versions when None) with column values in lists and in a box."""
     from geo.sql import bbox_filter
 
-    where = ["valid_to IS NULL"]
+    where = ["valid_to IS NULL"] if as_of is None else []
     params: dict[str, Any] = {}
     expanding = []
     for column, values in (where_in or {}).items():
@@ -148,7 +160,7 @@ def read_latest(
     if bbox is not None:
         where.append(bbox_filter(conn, table))
         params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
-    return read_table(conn, table, as_of=None, where=where, params=params, expanding=expanding)
+    return read_table(conn, table, as_of=as_of, where=where, params=params, expanding=expanding)
 
 
 def insert_versions(conn: Connection, table: str, gdf: gpd.GeoDataFrame) -> int:

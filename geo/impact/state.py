@@ -26,8 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, bindparam, text
 
 from geo.domain import POPULATION_FIELDS, Level
-from geo.sql import bbox_filter
-from geo.store import AS_OF, SRID, TABLE_COLUMNS, read_all_versions, read_made_by, read_table
+from geo.store import AS_OF, SRID, TABLE_COLUMNS, read_all_versions, read_filtered, read_made_by
 
 FIGURES = (*POPULATION_FIELDS, "buildings")
 GRID = 1e-9  # degrees: the precision grid of reassignment overlays (0.1 mm)
@@ -57,17 +56,7 @@ class State:
 
     def _read(self, table: str, *, where_in: dict[str, Sequence[str]] | None,
               bbox: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
-        where: list[str] = ["valid_to IS NULL"] if self.as_of is None else []
-        params: dict[str, Any] = {}
-        expanding = []
-        for column, values in (where_in or {}).items():
-            where.append(f"{column} IN :{column}")
-            params[column] = list(values) or [""]
-            expanding.append(column)
-        if bbox is not None:
-            where.append(bbox_filter(self.conn, table))
-            params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
-        base = read_table(self.conn, table, as_of=self.as_of, where=where, params=params, expanding=expanding)
+        base = read_filtered(self.conn, table, as_of=self.as_of, where_in=where_in, bbox=bbox)
         extra = self.diff.get(table)
         if extra is None or extra.empty:
             return base
