@@ -121,19 +121,22 @@ class ChangeLog(Base):
 
 
 class Proposal(Base):
-    """A boundary change: territory of ``from_code`` moving to ``to_code`` at the same level."""
+    """A boundary change: a move from ``from_code`` to ``to_code``, a split of a grid, or a merge."""
 
     __tablename__ = "proposals"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)  # draft|applied|reverted
     level: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8), default="move", server_default="move")  # move|split|merge
     from_code: Mapped[str] = mapped_column(String(32), index=True)
-    to_code: Mapped[str] = mapped_column(String(32), index=True)
+    to_code: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)  # None for a split
     child_codes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     area: Mapped[Any] = mapped_column(
         Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=True
     )
+    parts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)  # a split's parts, GeoJSON
+    merge_codes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # units a merge retires
     effective_date: Mapped[dt.date] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     document_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)

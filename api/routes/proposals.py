@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
+import numpy as np
+import shapely
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import shape
@@ -33,16 +35,39 @@ NANJIAO_EXAMPLE: dict[str, Any] = {
 }
 
 
+SPLIT_EXAMPLE: dict[str, Any] = {
+    "kind": "split", "from_code": "520402006006001",
+    "parts": [{"type": "Polygon", "coordinates": [[[105.93, 26.24], [105.94, 26.24], [105.94, 26.25],
+                                                   [105.93, 26.24]]]}],
+    "effective_date": "2025-03-01", "author": "华西街道规划员",
+}
+MERGE_EXAMPLE: dict[str, Any] = {
+    "kind": "merge", "to_code": "520402006006001", "merge_codes": ["520402006006002"],
+    "effective_date": "2025-03-01", "author": "华西街道规划员",
+}
+
+
 class ProposalBody(BaseModel):
-    """A move of territory from one unit to a neighbour of the same level."""
+    """A boundary change: a move to a neighbour, a split of a grid into new grids, or a merge."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [NANJIAO_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra={"examples": [NANJIAO_EXAMPLE, SPLIT_EXAMPLE, MERGE_EXAMPLE]})
 
-    from_code: str = Field(min_length=1, max_length=32, description="The unit that gives territory (A).")
-    to_code: str = Field(min_length=1, max_length=32, description="The unit that receives it (B).")
-    child_codes: list[str] | None = Field(default=None, description="Units one level below A to move whole.")
-    area: dict[str, Any] | None = Field(default=None, description="A drawn GeoJSON Polygon/MultiPolygon.")
-    area_crs: str = Field(default="EPSG:4326", description="CRS of `area`: any EPSG code, or GCJ-02 (AMap).")
+    kind: Literal["move", "split", "merge"] = Field(
+        default="move", description="move: A's territory to B; split: parts of grid A become new grids; "
+        "merge: the units of merge_codes join B and are retired.")
+    from_code: str | None = Field(default=None, min_length=1, max_length=32,
+                                  description="move: the unit that gives territory (A); split: the grid split.")
+    to_code: str | None = Field(default=None, min_length=1, max_length=32,
+                                description="move: the unit that receives it (B); merge: the unit that stays.")
+    child_codes: list[str] | None = Field(default=None, description="move: units one level below A to move whole.")
+    area: dict[str, Any] | None = Field(default=None, description="move: a drawn GeoJSON Polygon/MultiPolygon.")
+    parts: list[dict[str, Any]] | None = Field(
+        default=None, min_length=1, max_length=50,
+        description="split: GeoJSON polygons within the grid, each to become a new grid; the rest keeps the code.")
+    merge_codes: list[str] | None = Field(default=None, min_length=1, max_length=50,
+                                          description="merge: units of one parent to join to_code and retire.")
+    area_crs: str = Field(default="EPSG:4326",
+                          description="CRS of `area` and `parts`: any EPSG code, or GCJ-02 (AMap).")
     effective_date: dt.date
     reason: str | None = Field(default=None, max_length=2000)
     document_ref: str | None = Field(default=None, max_length=200, description="文件号 of the decision.")
@@ -50,39 +75,56 @@ class ProposalBody(BaseModel):
     allow_non_adjacent: bool = False
 
 
-def _area(body: ProposalBody) -> Any:
-    if body.area is None:
+def _geometry(data: dict[str, Any] | None, crs: str, field: str) -> Any:
+    if data is None:
         return None
     try:
-        geom = shape(body.area)
+        geom = shape(data)
     except Exception as exc:  # noqa: BLE001 - any malformed GeoJSON is the caller's to fix
-        raise InvalidInput(f"area is not a GeoJSON geometry: {exc}", field="area") from None
-    crs = body.area_crs.strip().upper()
+        raise InvalidInput(f"{field} is not a GeoJSON geometry: {exc}", field=field) from None
+    return _to_wgs84(geom, crs)
+
+
+def _to_wgs84(geom: Any, area_crs: str) -> Any:
+    crs = area_crs.strip().upper()
     if crs in ("GCJ-02", "GCJ02"):
         return geometries_gcj02_to_wgs84(geom)
     if crs in ("EPSG:4326", "EPSG:4490", "CRS84", "OGC:CRS84"):
         return geom
     from pyproj import CRS, Transformer
     from pyproj.exceptions import CRSError
-    from shapely.ops import transform
 
     try:
-        source = CRS.from_user_input(body.area_crs)
+        source = CRS.from_user_input(area_crs)
     except CRSError:
-        raise InvalidInput(f"unknown CRS {body.area_crs!r}", field="area_crs") from None
+        raise InvalidInput(f"unknown CRS {area_crs!r}", field="area_crs") from None
     to_wgs84 = Transformer.from_crs(source, 4326, always_xy=True)
-    return transform(to_wgs84.transform, geom)
+    return shapely.transform(geom, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1])))
+
+
+def _request(body: ProposalBody) -> ProposalRequest:
+    """The domain request; a field the kind needs but lacks is named in the error."""
+    merge_codes = tuple(body.merge_codes) if body.merge_codes is not None else None
+    from_code = body.from_code
+    if body.kind == "merge" and merge_codes:
+        from_code = from_code or merge_codes[0]
+    if not from_code:
+        raise InvalidInput(f"a {body.kind} needs from_code", field="from_code")
+    parts = None
+    if body.parts is not None:
+        parts = tuple(_geometry(p, body.area_crs, "parts") for p in body.parts)
+    return ProposalRequest(
+        kind=body.kind, from_code=from_code, to_code=body.to_code, effective_date=body.effective_date,
+        author=body.author, child_codes=tuple(body.child_codes) if body.child_codes is not None else None,
+        area=_geometry(body.area, body.area_crs, "area"), parts=parts, merge_codes=merge_codes,
+        reason=body.reason, document_ref=body.document_ref, allow_non_adjacent=body.allow_non_adjacent,
+    )
 
 
 @router.post("", status_code=201, summary="Propose a boundary change (draft)")
 def create(body: ProposalBody, engine: EngineDep, _: PlannerDep) -> dict[str, Any]:
-    """Check the move and store it as a draft pinned to the current versions; answer with its preview."""
-    request = ProposalRequest(
-        from_code=body.from_code, to_code=body.to_code, effective_date=body.effective_date, author=body.author,
-        child_codes=tuple(body.child_codes) if body.child_codes is not None else None, area=_area(body),
-        reason=body.reason, document_ref=body.document_ref, allow_non_adjacent=body.allow_non_adjacent,
-    )
-    proposal_id = create_proposal(engine, request)
+    """Check the change and store it as a draft pinned to the current versions; answer with its preview."""
+    proposal_id = create_proposal(engine, _request(body))
     return preview_proposal(engine, proposal_id)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, bindparam, text
 
 from geo.domain import POPULATION_FIELDS, Level
 from geo.reassign.geometry import NOISE_M2, area_m2, cut, describe
-from geo.reassign.model import Plan
+from geo.reassign.model import Plan, UnitChange
 from geo.store import read_latest
 
 FIGURES = (*POPULATION_FIELDS, "buildings")
@@ -63,36 +63,45 @@ def _add(a: dict[str, int], b: dict[str, int], sign: int = 1) -> dict[str, int]:
 
 
 def compute_figures(conn: Connection, plan: Plan) -> dict[str, Any]:
-    """Moved totals, grids moved whole and split, and before/after of every unit whose shape changes."""
-    a_code, b_code = plan.request.from_code, plan.request.to_code
+    """Moved totals, grids moved whole and split, and before/after of every unit whose shape changes.
+
+    Roles: ``from`` and ``to`` (A and B of a move or a merge's unit that stays), their ancestors,
+    ``new`` for a grid a split creates and ``retired`` for a unit a merge retires.
+    """
+    b_code = plan.request.to_code
+    sources = list(plan.request.merge_codes or ()) if plan.request.kind == "merge" else [plan.request.from_code]
     level = Level(plan.level)
-    a_grids = _descendant_grids(conn, a_code, level)
+    a_grids = [g for code in sources for g in _descendant_grids(conn, code, level)]
     grid_rows = read_latest(conn, "units", where_in={"code": a_grids}, bbox=plan.territory.bounds)
     whole = sorted(c for c, g in zip(grid_rows["code"], grid_rows.geometry, strict=True)
                    if area_m2(cut(g, plan.territory)) < NOISE_M2) if level != Level.grid else []
     per_grid = _per_grid(conn, whole)
     moved = {f: int(per_grid[f].sum()) if len(per_grid) else 0 for f in FIGURES}
     moved = _add(moved, _moved_buildings(conn, plan.buildings))
-    new_grids = [u.code for u in plan.units if u.level == Level.grid and u.version_before is None]
+    new_grids = [u.code for u in plan.units if u.level == Level.grid and u.created]
     moved_grids = len(whole) + len(new_grids)
+    moved_workers = sum(u.workers_gained for u in plan.units)  # a community merge brings its workers along
     units = []
     for change in plan.units:
         if Level(change.level).depth > level.depth:  # descendants are listed as moved or split grids
             continue
-        if change.geom_before is None or change.geom_after is None or change.geom_before.equals(change.geom_after):
+        if change.created or change.retired:
+            units.append(_created_or_retired(conn, plan, change))
+            continue
+        if change.geom_before.equals(change.geom_after):  # type: ignore[union-attr]
             continue
         grids = _descendant_grids(conn, change.code, Level(change.level))
         before = {f: int(v) for f, v in _per_grid(conn, grids).sum().reindex(FIGURES, fill_value=0).items()}
-        gains = change.geom_after.area > change.geom_before.area
+        gains = change.geom_after.area > change.geom_before.area  # type: ignore[union-attr]
         after = _add(before, moved, 1 if gains else -1)
         n_grids = len(grids) if change.level != Level.grid else 1
         workers = _workers(conn, change.code, Level(change.level))
         units.append({
             "code": change.code, "name": change.name, "level": change.level,
-            "role": "from" if change.code == a_code else "to" if change.code == b_code else
+            "role": "from" if change.code in sources else "to" if change.code == b_code else
                     ("from_ancestor" if not gains else "to_ancestor"),
             "before": {**before, "workers": workers, "grids": n_grids, **describe(change.geom_before)},
-            "after": {**after, "workers": workers,
+            "after": {**after, "workers": workers + (moved_workers if gains else -moved_workers),
                       "grids": n_grids + (moved_grids if gains else -len(whole)) if change.level != Level.grid else 1,
                       **describe(change.geom_after)},
         })
@@ -106,6 +115,25 @@ def compute_figures(conn: Connection, plan: Plan) -> dict[str, Any]:
         "buildings_moved": moved_list,
         "units": units,
     }
+
+
+def _created_or_retired(conn: Connection, plan: Plan, change: UnitChange) -> dict[str, Any]:
+    """A new grid holds the buildings that go to it; a retired unit ends with nothing."""
+    zero = {**dict.fromkeys(FIGURES, 0), "workers": 0, "grids": 0}
+    level = Level(change.level)
+    if change.created:
+        into = [code for code, (_, grid) in plan.buildings.items() if grid == change.code]
+        after = {**_moved_buildings(conn, into), "workers": 0, "grids": 1 if level == Level.grid else 0}
+        before = zero
+    else:
+        grids = _descendant_grids(conn, change.code, level)
+        sums = _per_grid(conn, grids).sum().reindex(FIGURES, fill_value=0)
+        before = {**{f: int(v) for f, v in sums.items()}, "workers": _workers(conn, change.code, level),
+                  "grids": 1 if level == Level.grid else len(grids)}
+        after = zero
+    return {"code": change.code, "name": change.name, "level": change.level,
+            "role": "new" if change.created else "retired",
+            "before": {**before, **describe(change.geom_before)}, "after": {**after, **describe(change.geom_after)}}
 
 
 def _moved_list(conn: Connection, plan: Plan, whole_grids: list[str]) -> list[dict[str, Any]]:

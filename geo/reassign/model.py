@@ -8,17 +8,24 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
+KINDS = ("move", "split", "merge")
+
 
 @dataclass(frozen=True)
 class ProposalRequest:
-    """Move territory of ``from_code`` to ``to_code`` (same level), as child units or a drawn area.
+    """A boundary change a planner asks for; ``kind`` says which of three.
 
-    Exactly one of ``child_codes`` (units one level below ``from_code``, e.g. grid codes of a
-    community) and ``area`` (a polygon in EPSG:4326, clipped to ``from_code``) is given.
+    - ``move``: territory of ``from_code`` goes to ``to_code`` (same level), given as exactly one of
+      ``child_codes`` (units one level below ``from_code``, moved whole) and ``area`` (a polygon in
+      EPSG:4326, clipped to ``from_code``).
+    - ``split``: each of ``parts`` (polygons within grid ``from_code``) becomes a new grid of the same
+      community; what the parts leave keeps the code. ``to_code`` is None.
+    - ``merge``: every unit of ``merge_codes`` joins ``to_code`` and is retired; their children move to
+      ``to_code``. ``from_code`` is the first of ``merge_codes``.
     """
 
     from_code: str
-    to_code: str
+    to_code: str | None
     effective_date: dt.date
     author: str
     child_codes: tuple[str, ...] | None = None
@@ -26,6 +33,9 @@ class ProposalRequest:
     reason: str | None = None
     document_ref: str | None = None
     allow_non_adjacent: bool = False
+    kind: str = "move"
+    parts: tuple[BaseGeometry, ...] | None = None
+    merge_codes: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -41,6 +51,16 @@ class UnitChange:
     geom_after: BaseGeometry | None  # None for a unit the change retires
     version_before: int | None
     source_code: str | None = None  # for a unit the change creates: the unit it was split from
+    name_en: str | None = None  # for a unit the change creates (else the current version's is kept)
+    workers_gained: int = 0  # community workers a merge brings from the communities it retires
+
+    @property
+    def created(self) -> bool:
+        return self.geom_before is None
+
+    @property
+    def retired(self) -> bool:
+        return self.geom_after is None
 
 
 @dataclass

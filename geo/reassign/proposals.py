@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
-from shapely.geometry import mapping
+from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, bindparam, insert, text
 
@@ -27,10 +27,13 @@ class ProposalRecord:
     id: int
     status: str
     level: str
+    kind: str
     from_code: str
-    to_code: str
+    to_code: str | None
     child_codes: list[str] | None
-    area: BaseGeometry | None
+    area: BaseGeometry | None  # a move's drawn area; the union of a split's parts
+    parts: list[BaseGeometry] | None
+    merge_codes: list[str] | None
     effective_date: dt.date
     reason: str | None
     document_ref: str | None
@@ -43,17 +46,22 @@ class ProposalRecord:
     def request(self) -> ProposalRequest:
         """The request this proposal was made from (to recompute its plan)."""
         return ProposalRequest(
-            from_code=self.from_code, to_code=self.to_code, effective_date=self.effective_date, author=self.author,
-            child_codes=tuple(self.child_codes) if self.child_codes is not None else None, area=self.area,
+            kind=self.kind, from_code=self.from_code, to_code=self.to_code, effective_date=self.effective_date,
+            author=self.author, child_codes=tuple(self.child_codes) if self.child_codes is not None else None,
+            area=self.area if self.kind == "move" else None,
+            parts=tuple(self.parts) if self.parts is not None else None,
+            merge_codes=tuple(self.merge_codes) if self.merge_codes is not None else None,
             reason=self.reason, document_ref=self.document_ref, allow_non_adjacent=True,
         )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return {
-            "id": self.id, "status": self.status, "level": self.level, "from_code": self.from_code,
-            "to_code": self.to_code, "child_codes": self.child_codes,
+            "id": self.id, "status": self.status, "level": self.level, "kind": self.kind,
+            "from_code": self.from_code, "to_code": self.to_code, "child_codes": self.child_codes,
             "area": mapping(self.area) if self.area is not None else None,
+            "parts": [mapping(p) for p in self.parts] if self.parts is not None else None,
+            "merge_codes": self.merge_codes,
             "effective_date": self.effective_date.isoformat(), "reason": self.reason,
             "document_ref": self.document_ref, "author": self.author,
             "created_at": str(self.created_at) if self.created_at is not None else None,
@@ -66,16 +74,19 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-_COLUMNS = ("id, status, level, from_code, to_code, child_codes, ST_AsBinary(area), effective_date, reason, "
-            "document_ref, author, created_at, base_versions, applied_change_id, reverted_change_id")
+_COLUMNS = ("id, status, level, kind, from_code, to_code, child_codes, ST_AsBinary(area), parts, merge_codes, "
+            "effective_date, reason, document_ref, author, created_at, base_versions, applied_change_id, "
+            "reverted_change_id")
 
 
 def _record(row: Any) -> ProposalRecord:
-    (pid, status, level, from_code, to_code, child_codes, area, day, reason, ref, author, created, base,
-     applied, reverted) = row
+    (pid, status, level, kind, from_code, to_code, child_codes, area, parts, merge_codes, day, reason, ref, author,
+     created, base, applied, reverted) = row
+    parts = _json(parts)
     return ProposalRecord(
-        id=int(pid), status=status, level=level, from_code=from_code, to_code=to_code,
+        id=int(pid), status=status, level=level, kind=kind, from_code=from_code, to_code=to_code,
         child_codes=_json(child_codes), area=shapely.from_wkb(bytes(area)) if area is not None else None,
+        parts=[shape(p) for p in parts] if parts is not None else None, merge_codes=_json(merge_codes),
         effective_date=as_date(day), reason=reason, document_ref=ref, author=author,  # type: ignore[arg-type]
         created_at=created, base_versions=_json(base) or {}, applied_change_id=applied, reverted_change_id=reverted,
     )
@@ -84,20 +95,28 @@ def _record(row: Any) -> ProposalRecord:
 def insert_draft(conn: Connection, plan: Plan) -> int:
     """Store a draft pinned to the versions its plan was computed against."""
     req = plan.request
-    area = shapely.to_wkb(shapely.multipolygons(shapely.get_parts(req.area))) if req.area is not None else None
+    drawn = req.area if req.kind == "move" else plan.territory if req.kind == "split" else None
+    area = shapely.to_wkb(shapely.multipolygons(shapely.get_parts(drawn))) if drawn is not None else None
     geom = "ST_Multi(ST_GeomFromWKB(:area, 4326))" if area is not None else "NULL"
     pid = conn.execute(
         text(
-            "INSERT INTO proposals (status, level, from_code, to_code, child_codes, area, effective_date, reason, "
-            f"document_ref, author, base_versions) VALUES ('draft', :level, :a, :b, :children, {geom}, :day, "
-            ":reason, :ref, :author, :base) RETURNING id"
+            "INSERT INTO proposals (status, level, kind, from_code, to_code, child_codes, area, parts, merge_codes, "
+            f"effective_date, reason, document_ref, author, base_versions) VALUES ('draft', :level, :kind, :a, :b, "
+            f":children, {geom}, :parts, :merged, :day, :reason, :ref, :author, :base) RETURNING id"
         ),
-        {"level": plan.level, "a": req.from_code, "b": req.to_code,
+        {"level": plan.level, "kind": req.kind, "a": req.from_code, "b": req.to_code,
          "children": json.dumps(list(req.child_codes)) if req.child_codes is not None else None,
+         "parts": json.dumps([mapping(p) for p in _split_parts(plan)]) if req.kind == "split" else None,
+         "merged": json.dumps(list(req.merge_codes)) if req.merge_codes is not None else None,
          "area": area, "day": req.effective_date, "reason": req.reason, "ref": req.document_ref,
          "author": req.author, "base": json.dumps(plan.base_versions)},
     ).scalar_one()
     return int(pid)
+
+
+def _split_parts(plan: Plan) -> list[BaseGeometry]:
+    """A split's parts as cleaned by its plan (clipped to the grid, crumbs handed over)."""
+    return [u.geom_after for u in plan.units if u.created]
 
 
 def load_proposal(conn: Connection, proposal_id: int) -> ProposalRecord:
@@ -116,9 +135,9 @@ def find_proposals(conn: Connection, *, status: str | None = None, unit: str | N
     if status:
         where.append("status = :status")
         params["status"] = status
-    if unit:
-        where.append("(from_code = :unit OR to_code = :unit)")
-        params["unit"] = unit
+    if unit:  # merge_codes is a JSON list of codes, whose quoted form cannot match a longer code
+        where.append("(from_code = :unit OR to_code = :unit OR CAST(merge_codes AS TEXT) LIKE :quoted)")
+        params["unit"], params["quoted"] = unit, f'%"{unit}"%'
     sql = f"SELECT {_COLUMNS} FROM proposals" + (" WHERE " + " AND ".join(where) if where else "")
     return [_record(r) for r in conn.execute(text(sql + " ORDER BY id DESC LIMIT :limit"), params)]
 

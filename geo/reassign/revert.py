@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import geopandas as gpd
 import pandas as pd
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, bindparam, text
 
 from geo.errors import Conflict
 from geo.reassign.writer import _check_dates, replace_versions
-from geo.store import TABLE_COLUMNS, read_all_versions, read_made_by
+from geo.store import TABLE_COLUMNS, insert_versions, read_all_versions, read_made_by
 
 TABLES = ("units", "buildings", "stations")
 
@@ -21,6 +22,10 @@ def check_revertible(conn: Connection, change_id: int) -> None:
         made = read_made_by(conn, table, change_id)
         if made.empty:
             continue
+        gone = sorted(set(made.loc[made["valid_to"].notna(), "code"]) - _open_codes(conn, table, list(made["code"])))
+        if gone:
+            raise Conflict(f"{table} merged away since this proposal was applied: {', '.join(gone[:5])}; "
+                           "revert that merge first", field="id")
         later = conn.execute(
             text(f"SELECT DISTINCT code, change_id FROM {table} WHERE code IN :codes AND valid_to IS NULL "
                  "AND (change_id IS NULL OR change_id <> :c)").bindparams(bindparam("codes", expanding=True)),
@@ -58,7 +63,39 @@ def write_revert(conn: Connection, change_id: int, revert_change_id: int, day: d
             )
         replace_versions(conn, table, restored, list(restored["code"]), day)
         touched[table] = sorted(set(made["code"]))
+    reopened = _reopen_retired(conn, change_id, revert_change_id, day)
+    touched["units"] = sorted(set(touched["units"]) | set(reopened))
     return touched
+
+
+def _open_codes(conn: Connection, table: str, codes: list[str]) -> set[str]:
+    return set(conn.execute(
+        text(f"SELECT code FROM {table} WHERE valid_to IS NULL AND code IN :codes").bindparams(
+            bindparam("codes", expanding=True)), {"codes": codes or [""]}).scalars())
+
+
+def retired_by(conn: Connection, change_id: int) -> list[str]:
+    """Units a change retired (merged away): recorded in its change-log summary."""
+    summary = conn.execute(text("SELECT summary FROM change_log WHERE id = :i"), {"i": change_id}).scalar_one()
+    summary = json.loads(summary) if isinstance(summary, str) else (summary or {})
+    return list(summary.get("retired", []))
+
+
+def _reopen_retired(conn: Connection, change_id: int, revert_change_id: int, day: dt.date) -> list[str]:
+    """A merged-away unit comes back as a new version of its last one (codes are never reused)."""
+    codes = retired_by(conn, change_id)
+    if not codes:
+        return []
+    history = read_all_versions(conn, "units", codes)
+    if history["valid_to"].isna().any():
+        raise Conflict(f"units {', '.join(sorted(set(history.loc[history['valid_to'].isna(), 'code'])))} "
+                       "are current again; this merge cannot be reverted", field="id")
+    last = history.sort_values("version").groupby("code").tail(1).copy()
+    last["version"] = last["version"].astype(int) + 1
+    last["valid_from"], last["valid_to"], last["change_id"] = day, None, revert_change_id
+    insert_versions(conn, "units", gpd.GeoDataFrame(last[list(TABLE_COLUMNS["units"]) + ["geometry"]],
+                                                    geometry="geometry", crs=4326))
+    return sorted(codes)
 
 
 def previous_parents(conn: Connection, codes: list[str]) -> set[str]:

@@ -55,12 +55,15 @@ def _warnings(plan: Plan, figures: dict[str, Any]) -> list[str]:
         out.append(f"{plan.outside_area_m2:,.0f} m² of the drawn area lie outside {plan.request.from_code} "
                    "and are ignored")
     for unit in figures["units"]:
-        if unit["role"] in ("from", "to") and not unit["after"]["contiguous"]:
+        if unit["role"] in ("from", "to", "new") and not unit["after"]["contiguous"]:
             out.append(f"{unit['name']} ({unit['code']}) would be in {unit['after']['parts']} separate parts")
         if unit["role"] == "from" and unit["after"]["residents"] == 0:
             out.append(f"{unit['name']} ({unit['code']}) would have no residents left")
+        if unit["role"] == "new" and unit["after"]["residents"] == 0:
+            out.append(f"new {unit['level']} {unit['name']} ({unit['code']}) would have no residents")
     to_unit = next((u for u in plan.units if u.code == plan.request.to_code), None)
-    if to_unit is not None and shared_edge_m(plan.territory, to_unit.geom_before) < MIN_SHARED_EDGE_M:
+    if (plan.request.kind == "move" and to_unit is not None
+            and shared_edge_m(plan.territory, to_unit.geom_before) < MIN_SHARED_EDGE_M):
         out.append(f"the moved area does not touch {to_unit.name}: it would be an exclave")
     out += plan.warnings
     out += [f"new community {u.code} ({u.name}) has no workers yet" for u in plan.units
@@ -78,7 +81,9 @@ def _geojson(plan: Plan) -> dict[str, Any]:
                 continue
             out.append({"type": "Feature", "id": u.code, "geometry": mapping(geom),
                         "properties": {"code": u.code, "name": u.name, "level": u.level,
-                                       "parent_code": u.parent_after if after else u.parent_before}})
+                                       "parent_code": u.parent_after if after else u.parent_before,
+                                       "change": "created" if u.created else "retired" if u.retired
+                                       else "changed"}})
         return out
 
     return {
@@ -92,6 +97,9 @@ def describe_plan(conn: Connection, plan: Plan, *, geometry: bool = True) -> dic
     """The preview of a plan: figures, moved stations, warnings and (optionally) geometries."""
     figures = compute_figures(conn, plan)
     body = {
+        "kind": plan.request.kind,
+        "created": [u.code for u in plan.units if u.created],
+        "retired": [u.code for u in plan.units if u.retired],
         **figures,
         "buildings_moved_to_new_grids": len(plan.buildings),
         "stations": [{"code": c, "from": a, "to": b} for c, (a, b) in sorted(plan.stations.items())],

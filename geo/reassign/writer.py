@@ -70,25 +70,28 @@ def write_plan(conn: Connection, plan: Plan, change_id: int) -> dict[str, int]:
 def _unit_rows(conn: Connection, plan: Plan, day: dt.date, change_id: int) -> tuple[gpd.GeoDataFrame, list[str]]:
     codes = {u.code for u in plan.units} | {u.source_code for u in plan.units if u.source_code}
     current = read_latest(conn, "units", where_in={"code": sorted(codes)}).set_index("code", drop=False)
-    changed = [u for u in plan.units if u.version_before is not None
+    changed = [u for u in plan.units if not u.created and not u.retired
                and (u.parent_before != u.parent_after or not u.geom_before.equals(u.geom_after))]  # type: ignore[union-attr]
-    existing = current.loc[[u.code for u in changed]]
+    retired = [u.code for u in plan.units if u.retired]
+    existing = current.loc[[u.code for u in changed] + retired]
     _check_dates(existing, day, "unit")
-    rows = _versioned(existing, day, change_id)
+    rows = _versioned(current.loc[[u.code for u in changed]], day, change_id)
     rows["parent_code"] = [u.parent_after for u in changed]
+    gained = [u.workers_gained for u in changed]
+    if any(gained):
+        rows["workers"] = [int(w or 0) + g if g else w for w, g in zip(rows["workers"], gained, strict=True)]
     rows = rows.set_geometry(gpd.GeoSeries([u.geom_after for u in changed], index=rows.index, crs=4326))
-    created = [_new_unit(current.loc[u.source_code], u, day, change_id)
-               for u in plan.units if u.version_before is None]
+    created = [_new_unit(current.loc[u.source_code], u, day, change_id) for u in plan.units if u.created]
     if created:
         new = gpd.GeoDataFrame(created, geometry="geometry", crs=4326)
         rows = gpd.GeoDataFrame(pd.concat([rows.reset_index(drop=True), new], ignore_index=True), crs=4326)
-    return rows, list(existing["code"])
+    return rows, list(existing["code"])  # retired units are closed with no successor
 
 
 def _new_unit(source: Any, change: Any, day: dt.date, change_id: int) -> dict[str, Any]:
     return {
         "code": change.code, "version": 1, "name": change.name,
-        "name_en": f"{source['name_en']} (moved part)" if source["name_en"] else None,
+        "name_en": change.name_en or (f"{source['name_en']} (moved part)" if source["name_en"] else None),
         "level": change.level, "kind": source["kind"], "parent_code": change.parent_after,
         "workers": 0 if change.level == Level.community else None, "synthetic": bool(source["synthetic"]),
         "valid_from": day, "valid_to": None, "change_id": change_id, "geometry": change.geom_after,
