@@ -39,28 +39,59 @@ def _area(path: Path | None) -> Any:
         raise InvalidInput(f"{path} holds no GeoJSON geometry: {exc}", field="area") from None
 
 
+def _parts(path: Path | None) -> tuple[Any, ...] | None:
+    """Every feature (or geometry) of a GeoJSON file, in order: the parts of a split."""
+    if path is None:
+        return None
+    from shapely.geometry import shape
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"cannot read {path} as GeoJSON: {exc}", field="parts") from None
+    geometries = ([f.get("geometry") or {} for f in data.get("features", [])] if data.get("type") == "FeatureCollection"
+                  else [data.get("geometry") or {}] if data.get("type") == "Feature" else [data])
+    try:
+        return tuple(shape(g) for g in geometries)
+    except Exception as exc:  # noqa: BLE001 - malformed GeoJSON is the user's to fix
+        raise InvalidInput(f"{path} holds a feature with no GeoJSON geometry: {exc}", field="parts") from None
+
+
+def _codes(value: str | None) -> tuple[str, ...] | None:
+    return tuple(c.strip() for c in value.split(",") if c.strip()) if value is not None else None
+
+
 @app.command()
 @reports_errors
 def propose(
-    from_code: Annotated[str, typer.Option("--from", help="Unit that gives territory.")],
-    to_code: Annotated[str, typer.Option("--to", help="Unit that receives it.")],
     effective_date: DayOption,
     author: Annotated[str, typer.Option(help="Who proposes.")],
-    grids: Annotated[str | None, typer.Option(help="Comma-separated child codes to move whole.")] = None,
-    area: Annotated[Path | None, typer.Option(help="GeoJSON file with the drawn polygon (EPSG:4326).")] = None,
+    from_code: Annotated[str | None, typer.Option("--from", help="move: unit that gives territory; split: the grid.")
+                         ] = None,
+    to_code: Annotated[str | None, typer.Option("--to", help="move: unit that receives it; merge: unit that stays.")
+                       ] = None,
+    kind: Annotated[str, typer.Option(help="move, split or merge.")] = "move",
+    grids: Annotated[str | None, typer.Option(help="move: comma-separated child codes to move whole.")] = None,
+    area: Annotated[Path | None, typer.Option(help="move: GeoJSON file with the drawn polygon (EPSG:4326).")] = None,
+    parts: Annotated[Path | None, typer.Option(help="split: GeoJSON file, one feature per new grid.")] = None,
+    merge: Annotated[str | None, typer.Option(help="merge: comma-separated codes to merge into --to.")] = None,
     reason: Annotated[str | None, typer.Option()] = None,
     document_ref: Annotated[str | None, typer.Option(help="文件号 of the decision.")] = None,
     allow_non_adjacent: Annotated[bool, typer.Option()] = False,
     database: DatabaseOption = None,
 ) -> None:
-    """Store a draft boundary change and print its preview."""
+    """Store a draft boundary change (a move, a split of a grid, or a merge) and print its preview."""
     from geo.reassign import ProposalRequest, create_proposal, preview_proposal
 
+    merge_codes = _codes(merge)
+    from_code = from_code or (merge_codes[0] if kind == "merge" and merge_codes else None)
+    if not from_code:
+        raise InvalidInput(f"a {kind} needs --from" + (" or --merge" if kind == "merge" else ""), field="from_code")
     engine = make_engine(settings_for(database).database_url)
     request = ProposalRequest(
-        from_code=from_code, to_code=to_code, effective_date=effective_date.date(), author=author,
-        child_codes=tuple(c.strip() for c in grids.split(",") if c.strip()) if grids is not None else None,
-        area=_area(area), reason=reason, document_ref=document_ref, allow_non_adjacent=allow_non_adjacent,
+        kind=kind, from_code=from_code, to_code=to_code, effective_date=effective_date.date(), author=author,
+        child_codes=_codes(grids), area=_area(area), parts=_parts(parts), merge_codes=merge_codes,
+        reason=reason, document_ref=document_ref, allow_non_adjacent=allow_non_adjacent,
     )
     pid = create_proposal(engine, request)
     _echo(_without_geometry(preview_proposal(engine, pid)))

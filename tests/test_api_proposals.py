@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from conftest import PLANNER_KEY, READER_KEY, make_client
 from scenarios import nanjiao_third_polygon
-from shapely.geometry import mapping
+from shapely.geometry import box, mapping
 from typer.testing import CliRunner
 
 from cli.main import app as cli_app
@@ -150,3 +150,72 @@ def test_acceptance_nanjiao_to_lida_on_the_demo(demo_db_url: str) -> None:
                                            "valid_from": community(nanjiao.code)["valid_from"]}
         assert client.get("/locate", params=point).json()["community"]["code"] == nanjiao.code
     assert check_database(engine, as_of=dt.date.today()).ok
+
+
+SPLIT = {"kind": "split", "from_code": "520499001001001", "effective_date": "2025-03-01", "author": "王规划",
+         "parts": [mapping(box(106.0, 26.01, 106.004, 26.02))]}
+MERGE = {"kind": "merge", "to_code": "520499001001001", "merge_codes": ["520499001001002"],
+         "effective_date": "2025-03-01", "author": "王规划"}
+
+
+def test_splits_and_merges_over_http(client) -> None:
+    split = client.post("/proposals", json=SPLIT, headers=PLANNER)
+    assert split.status_code == 201, split.text
+    body = split.json()
+    assert body["proposal"]["kind"] == "split" and body["proposal"]["to_code"] is None
+    assert body["preview"]["created"] == ["520499001001003"]
+    assert {f["properties"]["change"] for f in body["preview"]["after"]["features"]} == {"created", "changed"}
+    merge = client.post("/proposals", json=MERGE, headers=PLANNER)
+    assert merge.status_code == 201, merge.text
+    assert merge.json()["proposal"]["from_code"] == "520499001001002"  # the first merged unit
+    listed = client.get("/proposals", params={"unit": "520499001001002"}).json()["proposals"]
+    assert [p["kind"] for p in listed] == ["merge"]
+    pid = merge.json()["proposal"]["id"]
+    assert client.post(f"/proposals/{pid}/apply", json={"author": "王规划"}, headers=PLANNER).status_code == 200
+    stale = client.post(f"/proposals/{body['proposal']['id']}/apply", json={"author": "王规划"}, headers=PLANNER)
+    assert stale.status_code == 409  # the merge changed the grid the split was drawn on
+    assert client.get("/collections/grids/items/520499001001002").status_code == 404
+    assert client.post(f"/proposals/{pid}/revert", json={"author": "王规划"}, headers=PLANNER).status_code == 200
+    assert client.get("/collections/grids/items/520499001001002").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**SPLIT, "from_code": None}, "from_code"),
+        ({**SPLIT, "parts": [{"type": "Polygon", "coordinates": "garbage"}]}, "parts"),
+        ({**SPLIT, "parts": []}, "parts"),
+        ({**SPLIT, "parts": None}, "parts"),
+        ({**SPLIT, "area": mapping(box(106.0, 26.01, 106.004, 26.02))}, "area"),
+        ({**MERGE, "merge_codes": ["520499009009009"]}, "merge_codes"),
+        ({**MERGE, "merge_codes": None}, "from_code"),
+        ({**MERGE, "to_code": None}, "to_code"),
+        ({**MERGE, "kind": "swap"}, "kind"),
+    ],
+)
+def test_bad_splits_and_merges_are_422_naming_the_field(client, body, field) -> None:
+    response = client.post("/proposals", json=body, headers=PLANNER)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field
+    assert client.get("/proposals").json()["proposals"] == []
+
+
+def test_the_cli_splits_and_merges(tiny_db_url: str, tmp_path) -> None:
+    import json
+
+    parts = tmp_path / "parts.geojson"
+    parts.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": mapping(box(106.0, 26.01, 106.004, 26.02))},
+        {"type": "Feature", "properties": {}, "geometry": mapping(box(106.004, 26.01, 106.007, 26.02))}]}))
+    runner = CliRunner()
+    common = ["--effective-date", "2025-03-01", "--author", "cli", "--database", tiny_db_url]
+    split = runner.invoke(cli_app, ["propose", "--kind", "split", "--from", "520499001001001", "--parts", str(parts),
+                                    *common])
+    assert split.exit_code == 0, split.output
+    assert '"520499001001003",' in split.output and '"520499001001004"' in split.output
+    merge = runner.invoke(cli_app, ["propose", "--kind", "merge", "--to", "520499001001001", "--merge",
+                                    "520499001001002", *common])
+    assert merge.exit_code == 0, merge.output
+    assert '"retired": [\n      "520499001001002"' in merge.output
+    bad = runner.invoke(cli_app, ["propose", "--kind", "merge", "--to", "520499001001001", *common])
+    assert bad.exit_code == 2 and "needs --from or --merge" in bad.output
