@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import sys
 from typing import Annotated, Any
@@ -217,24 +218,41 @@ def grid_splits(
     community: Codes = None,
     min_households: Annotated[int, typer.Option(help="Lower end of the household band.")] = 300,
     max_households: Annotated[int, typer.Option(help="Upper end of the household band.")] = 500,
+    village_min_households: Annotated[int | None, typer.Option(help="Villages' own lower end.")] = None,
+    village_max_households: Annotated[int | None, typer.Option(help="Villages' own upper end.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan (with part geometries) as JSON.")] = False,
+    draft: Annotated[bool, typer.Option(help="Store each split and merge as a draft proposal.")] = False,
+    effective_date: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"],
+                                                               help="Of the drafts; default today.")] = None,
+    author: Annotated[str, typer.Option(help="Author of the drafts.")] = "gridgov grid-splits",
 ) -> None:
     """Suggest splits of grids above the household band and merges of tiny neighbouring grids."""
     from geo.balance import Band, read_grid_plan
+    from geo.balance.drafts import draft_grid_plan
+    from geo.balance.splits import village_band_of
 
     engine = make_engine(settings_for(database).database_url)
     with engine.connect() as conn:
-        plan = read_grid_plan(conn, as_of=as_date(as_of), band=Band(min_households, max_households),
-                              subdistricts=tuple(subdistrict or ()), communities=tuple(community or ()))
+        band = Band(min_households, max_households)
+        plan = read_grid_plan(conn, as_of=as_date(as_of), band=band, subdistricts=tuple(subdistrict or ()),
+                              communities=tuple(community or ()),
+                              village_band=village_band_of(band, village_min_households, village_max_households))
+    if draft:
+        draft_grid_plan(engine, plan, author=author,
+                        effective_date=effective_date.date() if effective_date else dt.date.today())
     if as_json:
         typer.echo(json.dumps(plan.as_dict(), ensure_ascii=False, indent=2))
         return
-    typer.echo(f"{plan.grids} grids; {len(plan.splits)} above {max_households} households, "
+    typer.echo(f"{plan.grids} grids; {len(plan.splits)} above the band, "
                f"{len(plan.merges)} group(s) of tiny grids to merge")
     for s in plan.splits:
         parts = " + ".join(str(p.households) for p in s.parts) or "-"
         typer.echo(f"  split {s.grid_code} ({s.households} households) into {parts}"
-                   + ("" if s.within_band else f"  [{s.note}]"))
+                   + ("" if s.within_band else f"  [{s.note}]") + _drafted(s.proposal_id))
     for m in plan.merges:
         typer.echo(f"  merge {', '.join(m.grid_codes)} ({m.households} households)"
-                   + ("" if m.within_band else "  [still below the band]"))
+                   + ("" if m.within_band else "  [still below the band]") + _drafted(m.proposal_id))
+
+
+def _drafted(proposal_id: int | None) -> str:
+    return f"  → draft proposal {proposal_id}" if proposal_id is not None else ""

@@ -137,6 +137,14 @@ def test_grid_splits_on_the_tiny_grids(client) -> None:
     assert all(sum(p["households"] for p in s["parts"]) == s["households"] for s in split["splits"])
     bad = client.post("/grid-splits", json={"min_households": 500, "max_households": 300})
     assert bad.status_code == 422
+    assert client.post("/grid-splits/drafts", json={"min_households": 20, "max_households": 40}).status_code == 401
+    drafts = client.post("/grid-splits/drafts", headers=PLANNER,
+                         json={"min_households": 20, "max_households": 40, "effective_date": "2025-03-01"}).json()
+    ids = [s["proposal_id"] for s in drafts["splits"]]
+    assert len(ids) == 8 and all(ids)
+    applied = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": ids})
+    assert applied.status_code == 200, applied.text
+    assert client.post("/grid-splits", json={"min_households": 20, "max_households": 40}).json()["splits"] == []
 
 
 def test_the_cli_prints_load_staffing_and_balance(tiny_db_url: str) -> None:
@@ -158,4 +166,11 @@ def test_the_cli_prints_load_staffing_and_balance(tiny_db_url: str) -> None:
     assert done.exit_code == 2 and "tolerance" in done.output
     done = runner.invoke(app, ["grid-splits", "--database", tiny_db_url, "--min-households", "20",
                                "--max-households", "40"])
-    assert done.exit_code == 0 and "8 above 40" in done.output
+    assert done.exit_code == 0 and "8 above the band" in done.output
+    assert "draft proposal" not in done.output
+    done = runner.invoke(app, ["grid-splits", "--database", tiny_db_url, "--min-households", "20",
+                               "--max-households", "40", "--draft", "--effective-date", "2025-03-01"])
+    assert done.exit_code == 0 and done.output.count("→ draft proposal") == 8, done.output
+    done = runner.invoke(app, ["grid-splits", "--database", tiny_db_url, "--village-min-households", "90",
+                               "--village-max-households", "50"])
+    assert done.exit_code == 2 and "household band" in done.output

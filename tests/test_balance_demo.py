@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import PLANNER_KEY, make_client
+from conftest import PLANNER_KEY, READER_KEY, make_client
 
 from geo.db import make_engine
 from geo.invariants import check_database
 
 PLANNER = {"X-API-Key": PLANNER_KEY}
 HUAXI, NANJIAO = "520402006", "520402006006"
+VILLAGE_TOWN = "520402204"
 
 
 def test_suggested_moves_fix_nanjiao_and_every_invariant_holds_after_applying(demo_db_url: str) -> None:
@@ -52,3 +53,35 @@ def test_nanjiao_cannot_be_fixed_when_its_neighbours_are_locked(demo_db_url: str
     assert response.status_code == 422, response.text
     message = response.json()["error"]["message"]
     assert "南郊社区" in message and "locked" in message
+
+
+def test_grid_splits_and_merges_become_drafts_that_apply_cleanly(demo_db_url: str) -> None:
+    """Urban grids (Huaxi) against a 150–420 band, village grids (a town) against 30–200; the demo's
+    urban grids all lie within the default 300–500, so the default suggests no split."""
+    scope = [HUAXI, VILLAGE_TOWN]
+    band = {"subdistricts": scope, "min_households": 150, "max_households": 420,
+            "village_min_households": 30, "village_max_households": 200}
+
+    def residents(client) -> dict[str, int]:  # noqa: ANN001
+        return {r["code"]: r["residents"] for r in client.get("/load", params={"subdistrict": scope}).json()["rows"]}
+
+    with make_client(demo_db_url) as client:
+        load_before = residents(client)
+        reader = client.post("/grid-splits/drafts", json=band, headers={"X-API-Key": READER_KEY})
+        assert reader.status_code == 403
+        response = client.post("/grid-splits/drafts", headers=PLANNER, json={**band, "effective_date": "2025-03-01"})
+        assert response.status_code == 200, response.text
+        plan = response.json()
+        splits = [s for s in plan["splits"] if s["proposal_id"]]
+        assert splits and all(s["within_band"] for s in splits)
+        ids = [s["proposal_id"] for s in splits] + [m["proposal_id"] for m in plan["merges"]]
+        listed = {p["id"]: p for p in client.get("/proposals", params={"status": "draft"}).json()["proposals"]}
+        assert {listed[i]["kind"] for i in ids} == {"split", "merge"}
+        applied = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": ids})
+        assert applied.status_code == 200, applied.text
+        load_after = residents(client)
+        again = client.post("/grid-splits", json=band).json()
+    assert load_after == load_before  # grids change, communities keep every resident
+    assert again["splits"] == []  # no grid above the band any more
+    assert len(again["merges"]) < len(plan["merges"])
+    assert check_database(make_engine(demo_db_url), as_of=dt.date(2025, 3, 1)).ok

@@ -89,3 +89,16 @@ def test_tiny_neighbours_of_one_community_are_merged_within_the_band() -> None:
 def test_a_band_upside_down_is_refused() -> None:
     with pytest.raises(InvalidInput):
         Band(500, 300)
+
+
+def test_village_grids_are_judged_by_their_own_band() -> None:
+    town, village = "520499001001001", "520499001002001"
+    shapes = {town: box(X0, Y0, X0 + D, Y0 + D), village: box(X0 + D, Y0, X0 + 2 * D, Y0 + D)}
+    grids, buildings = grids_and_buildings(shapes, {town: [12] * 25, village: [12] * 25})  # 300 households each
+    grids["kind"] = ["urban", "village"]
+    general = plan_grids(grids, buildings, Band(300, 500))
+    assert general.splits == [] and general.village_band is None
+    own = plan_grids(grids, buildings, Band(300, 500), village_band=Band(50, 200))
+    assert [s.grid_code for s in own.splits] == [village]
+    assert own.as_dict()["village_band"] == {"min_households": 50, "max_households": 200}
+    check_split(own.splits[0], shapes[village], buildings[buildings["grid_code"] == village], Band(50, 200))

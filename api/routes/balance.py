@@ -1,4 +1,4 @@
-"""Load balancing: GET /load, POST /balance (+ /balance/apply), POST /staffing, POST /grid-splits."""
+"""Load balancing: GET /load, POST /balance (+ /balance/apply), POST /staffing, POST /grid-splits (+ /drafts)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from api.params import AsOfDep, parse_datetime
 from api.security import PlannerDep, ReaderDep
 from geo.balance import BalanceOptions, Band, LoadOptions, LoadQuery, allocate, read_grid_plan, read_load, suggest_moves
 from geo.balance.load import COMMUNITY_COLUMNS, SUBDISTRICT_COLUMNS, records
+from geo.balance.splits import GridPlan, village_band_of
 
 router = APIRouter(tags=["balance"])
 
@@ -169,17 +170,46 @@ class GridSplitRequest(BaseModel):
 
     min_households: int = Field(default=300, ge=0)
     max_households: int = Field(default=500, gt=0)
+    village_min_households: int | None = Field(default=None, ge=0, description="Villages' own band, if any.")
+    village_max_households: int | None = Field(default=None, gt=0)
     datetime: str | None = None
     subdistricts: Codes = Field(default_factory=list)
     communities: Codes = Field(default_factory=list)
+
+    def grid_plan(self, engine: Any) -> GridPlan:
+        band = Band(self.min_households, self.max_households)
+        with engine.connect() as conn:
+            return read_grid_plan(
+                conn, as_of=parse_datetime(self.datetime), band=band, subdistricts=tuple(self.subdistricts),
+                communities=tuple(self.communities),
+                village_band=village_band_of(band, self.village_min_households, self.village_max_households),
+            )
 
 
 @router.post("/grid-splits", response_model=None, summary="Split grids above the household band, merge tiny ones")
 def grid_splits(body: GridSplitRequest, engine: ReadEngineDep, _: ReaderDep) -> JSONResponse:
     """Contiguous parts within the band for each big grid (GeoJSON), and groups of tiny neighbours."""
-    band = Band(body.min_households, body.max_households)
-    with engine.connect() as conn:
-        plan = read_grid_plan(conn, as_of=parse_datetime(body.datetime), band=band,
-                              subdistricts=tuple(body.subdistricts), communities=tuple(body.communities))
-    body_out: dict[str, Any] = plan.as_dict()
-    return JSONResponse(body_out)
+    return JSONResponse(body.grid_plan(engine).as_dict())
+
+
+class GridDraftRequest(GridSplitRequest):
+    """The suggestions to store as drafts, and the drafts' date and grounds."""
+
+    effective_date: dt.date | None = Field(default=None, description="Of the drafts; default today.")
+    reason: str | None = Field(default=None, max_length=2000)
+    document_ref: str | None = Field(default=None, max_length=200)
+
+
+@router.post("/grid-splits/drafts", response_model=None, summary="Store grid splits and merges as draft proposals")
+def grid_split_drafts(body: GridDraftRequest, engine: EngineDep, role: PlannerDep) -> JSONResponse:
+    """As POST /grid-splits, storing each split and each merge as a draft proposal.
+
+    A split's first part keeps the grid's code; a merge keeps the first code. Each suggestion
+    carries the id of its draft.
+    """
+    from geo.balance.drafts import draft_grid_plan
+
+    plan = body.grid_plan(engine)
+    draft_grid_plan(engine, plan, effective_date=body.effective_date or dt.date.today(),
+                    author=f"gridgov grid-splits ({role})", reason=body.reason, document_ref=body.document_ref)
+    return JSONResponse(plan.as_dict())

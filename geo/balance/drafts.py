@@ -1,4 +1,6 @@
-"""Suggested moves as draft proposals (:mod:`geo.reassign`), and applying them one after another.
+"""Suggestions as draft proposals (:mod:`geo.reassign`), and applying them one after another.
+
+Grid moves between communities become moves; big grids become splits and groups of tiny grids merges.
 
 Each move (grids from one community to another) is one proposal. The moves obey the ordering-free
 contiguity rules of :mod:`.problem`, so they can be applied in any order. A draft is pinned to the
@@ -9,6 +11,7 @@ stale draft against the current versions (a new draft, noted in the answer) and 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -16,11 +19,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from geo.balance.moves import Move
+from geo.balance.splits import GridPlan
 from geo.errors import Conflict
 from geo.reassign import ProposalRequest, apply_proposal, create_proposal
 from geo.reassign.proposals import load_proposal
 
 REASON = "load balancing: {from_name} → {to_name}, {n} grid(s), {residents} residents"
+SPLIT_REASON = "grid size: split {code} ({households} households) into {parts}"
+MERGE_REASON = "grid size: merge {codes} ({households} households together)"
 
 
 def requests_for(moves: Sequence[Move], *, effective_date: dt.date, author: str, reason: str | None = None,
@@ -35,6 +41,44 @@ def requests_for(moves: Sequence[Move], *, effective_date: dt.date, author: str,
         )
         for m in moves
     ]
+
+
+def grid_requests(plan: GridPlan, *, effective_date: dt.date, author: str, reason: str | None = None,
+                  document_ref: str | None = None) -> list[ProposalRequest]:
+    """One split proposal per big grid (its first part keeps the code) and one merge per group of tiny grids.
+
+    Splits that found no contiguous cut are left out (they are listed with a note for a planner to draw).
+    """
+    out = []
+    for split in plan.splits:
+        if len(split.parts) < 2:
+            continue
+        out.append(ProposalRequest(
+            kind="split", from_code=split.grid_code, to_code=None, effective_date=effective_date, author=author,
+            parts=tuple(p.geometry for p in split.parts[1:]), document_ref=document_ref,
+            reason=reason or SPLIT_REASON.format(code=split.grid_code, households=split.households,
+                                                 parts=" + ".join(str(p.households) for p in split.parts)),
+        ))
+    for merge in plan.merges:
+        keep, *merged = merge.grid_codes
+        out.append(ProposalRequest(
+            kind="merge", from_code=merged[0], to_code=keep, merge_codes=tuple(merged), effective_date=effective_date,
+            author=author, document_ref=document_ref,
+            reason=reason or MERGE_REASON.format(codes=", ".join(merge.grid_codes), households=merge.households),
+        ))
+    return out
+
+
+def draft_grid_plan(engine: Engine, plan: GridPlan, *, effective_date: dt.date, author: str,
+                    reason: str | None = None, document_ref: str | None = None) -> list[int]:
+    """Store the plan's splits and merges as drafts, note each draft's id on its suggestion; the ids."""
+    drafted = [s for s in plan.splits if len(s.parts) >= 2] + list(plan.merges)
+    requests = grid_requests(plan, effective_date=effective_date, author=author, reason=reason,
+                             document_ref=document_ref)
+    ids = create_drafts(engine, requests)
+    for suggestion, pid in zip(drafted, ids, strict=True):
+        suggestion.proposal_id = pid
+    return ids
 
 
 def create_drafts(engine: Engine, requests: Sequence[ProposalRequest]) -> list[int]:
@@ -54,12 +98,8 @@ def apply_drafts(engine: Engine, proposal_ids: Sequence[int], *, author: str) ->
                 record = load_proposal(conn, pid)
             if record.status != "draft":
                 raise
-            request = record.request()
-            fresh = create_proposal(engine, ProposalRequest(
-                from_code=request.from_code, to_code=request.to_code, effective_date=request.effective_date,
-                author=request.author, child_codes=request.child_codes, reason=request.reason,
-                document_ref=request.document_ref,
-            ))
+            # the stored request allows non-adjacent moves (it was checked when drafted); check again
+            fresh = create_proposal(engine, dataclasses.replace(record.request(), allow_non_adjacent=False))
             applied = apply_proposal(engine, fresh, author=author)
             out.append({"proposal_id": pid, "applied_id": fresh, "change_id": applied["change_id"],
                         "note": f"proposal {pid} was stale after the moves before it; recomputed as {fresh}"})

@@ -46,6 +46,13 @@ class Band:
                                field="min_households")
 
 
+def village_band_of(band: Band, low: int | None, high: int | None) -> Band | None:
+    """Villages' band from optional ends (a missing end is the general band's), or None when neither is given."""
+    if low is None and high is None:
+        return None
+    return Band(band.low if low is None else low, band.high if high is None else high)
+
+
 @dataclass
 class SplitPart:
     """One part of a split grid (the first keeps the grid's code)."""
@@ -70,10 +77,12 @@ class GridSplit:
     parts: list[SplitPart]
     within_band: bool
     note: str | None = None
+    proposal_id: int | None = None  # the draft split, when drafts were asked for
 
     def as_dict(self) -> dict[str, Any]:
         return {"grid_code": self.grid_code, "community_code": self.community_code, "households": self.households,
-                "within_band": self.within_band, "note": self.note, "parts": [p.as_dict() for p in self.parts]}
+                "within_band": self.within_band, "note": self.note, "proposal_id": self.proposal_id,
+                "parts": [p.as_dict() for p in self.parts]}
 
 
 @dataclass
@@ -84,6 +93,7 @@ class GridMerge:
     grid_codes: list[str]
     households: int
     within_band: bool
+    proposal_id: int | None = None  # the draft merge, when drafts were asked for
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -97,9 +107,13 @@ class GridPlan:
     grids: int
     splits: list[GridSplit] = field(default_factory=list)
     merges: list[GridMerge] = field(default_factory=list)
+    village_band: Band | None = None  # villages' own band, where it differs
 
     def as_dict(self) -> dict[str, Any]:
-        return {"band": {"min_households": self.band.low, "max_households": self.band.high}, "grids": self.grids,
+        village = self.village_band
+        return {"band": {"min_households": self.band.low, "max_households": self.band.high},
+                "village_band": {"min_households": village.low, "max_households": village.high} if village else None,
+                "grids": self.grids,
                 "splits": [s.as_dict() for s in self.splits], "merges": [m.as_dict() for m in self.merges]}
 
 
@@ -169,14 +183,21 @@ def split_polygon(polygon: BaseGeometry, xy: np.ndarray, households: np.ndarray,
     return out
 
 
-def plan_grids(grids: gpd.GeoDataFrame, buildings: pd.DataFrame, band: Band) -> GridPlan:
-    """Splits of grids above ``band`` and merges of tiny neighbours, for the grids given."""
+def plan_grids(grids: gpd.GeoDataFrame, buildings: pd.DataFrame, band: Band,
+               village_band: Band | None = None) -> GridPlan:
+    """Splits of grids above the band and merges of tiny neighbours, for the grids given.
+
+    With ``village_band``, grids whose ``kind`` (their community's) is village are judged by it.
+    """
     households = buildings.groupby("grid_code")["households"].sum()
     grids = grids.reset_index(drop=True).assign(households=lambda g: g["code"].map(households).fillna(0).astype(int))
-    plan = GridPlan(band=band, grids=len(grids))
-    for row in grids[grids["households"] > band.high].itertuples():
-        plan.splits.append(_split(row, buildings[buildings["grid_code"] == row.code], band))
-    plan.merges = _merges(grids, band)
+    village = grids["kind"].eq("village") if "kind" in grids.columns else pd.Series(False, index=grids.index)
+    bands = [village_band if is_village and village_band else band for is_village in village]
+    plan = GridPlan(band=band, grids=len(grids), village_band=village_band)
+    for i, row in enumerate(grids.itertuples()):
+        if row.households > bands[i].high:
+            plan.splits.append(_split(row, buildings[buildings["grid_code"] == row.code], bands[i]))
+    plan.merges = _merges(grids, bands)
     return plan
 
 
@@ -205,7 +226,7 @@ def _split(row: Any, buildings: pd.DataFrame, band: Band) -> GridSplit:
     return GridSplit(row.code, row.parent_code, int(row.households), out, within, note)
 
 
-def _merges(grids: gpd.GeoDataFrame, band: Band) -> list[GridMerge]:
+def _merges(grids: gpd.GeoDataFrame, bands: list[Band]) -> list[GridMerge]:
     """Grow groups from the smallest tiny grid, adding the adjacent grid of its community that fits best."""
     edges = adjacency(grids)
     neighbours: dict[int, set[int]] = {i: set() for i in range(len(grids))}
@@ -217,9 +238,11 @@ def _merges(grids: gpd.GeoDataFrame, band: Band) -> list[GridMerge]:
     hh = grids["households"].to_numpy()
     used: set[int] = set()
     merges = []
-    for start in sorted(np.flatnonzero(hh < band.low), key=lambda i: (hh[i], grids["code"].iloc[i])):
+    tiny = [i for i in range(len(grids)) if hh[i] < bands[i].low]
+    for start in sorted(tiny, key=lambda i: (hh[i], grids["code"].iloc[i])):
         if start in used:
             continue
+        band = bands[start]  # one community, so one kind, per group
         group, total = [int(start)], int(hh[start])
         while total < band.low:
             options = [j for g in group for j in neighbours[g] if j not in used and j not in group
@@ -237,7 +260,7 @@ def _merges(grids: gpd.GeoDataFrame, band: Band) -> list[GridMerge]:
 
 
 def read_grid_plan(conn: Connection, *, as_of: dt.date, band: Band, subdistricts: tuple[str, ...] = (),
-                   communities: tuple[str, ...] = ()) -> GridPlan:
+                   communities: tuple[str, ...] = (), village_band: Band | None = None) -> GridPlan:
     """Splits and merges for the grids of the given sub-districts or communities (default all)."""
     units = store.read_units(conn, as_of=as_of)
     check_codes(units, subdistricts, Level.subdistrict, field="subdistricts")
@@ -250,4 +273,6 @@ def read_grid_plan(conn: Connection, *, as_of: dt.date, band: Band, subdistricts
     grids = units[(units["level"] == Level.grid.value) & units["parent_code"].isin(set(coms["code"]))]
     buildings = store.read_buildings(conn, as_of=as_of)
     buildings = buildings[buildings["grid_code"].isin(set(grids["code"]))]
-    return plan_grids(gpd.GeoDataFrame(grids[["code", "parent_code", "geometry"]], crs=units.crs), buildings, band)
+    grids = grids.assign(kind=grids["parent_code"].map(coms.set_index("code")["kind"]))
+    return plan_grids(gpd.GeoDataFrame(grids[["code", "parent_code", "kind", "geometry"]], crs=units.crs), buildings,
+                      band, village_band)
