@@ -1,8 +1,9 @@
 """The boundary-move optimiser against brute force on small generated lattices (no database).
 
-Brute force enumerates every assignment of the movable grids, ranks them by (communities outside
-tolerance, residents moved) and takes the first that the rule checker (graph search, independent of
-the MIP) accepts. The optimiser must reach the same optimum with every formulation.
+Brute force enumerates every assignment of the movable grids, ranks them by (communities within
+tolerance, weighted to prefer the furthest out; residents moved) and takes the first that the rule
+checker (graph search, independent of the MIP) accepts. The optimiser must reach the same optimum
+with every formulation.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def brute_force(problem: Problem) -> tuple[int, int] | None:
         lost = np.stack([np.bincount(problem.home[a != problem.home], minlength=problem.n_communities)
                          for a in assigns])
         ok &= (lost <= problem.max_lost).all(axis=1)
-    for i in np.lexsort((moved, out)):
+    weights, _ = problem.fix_weights  # as many within tolerance as possible, the furthest out first
+    for i in np.lexsort((moved, -(within @ weights))):
         if not ok[i]:
             continue
         if not problem.violations(assigns[i]):
@@ -152,3 +154,36 @@ def test_the_status_quo_is_kept_when_time_runs_out() -> None:
     assert time.perf_counter() - started < 2.0
     assert s.status in ("time_limit", "optimal")
     assert s.assign is not None and not problem.violations(s.assign)
+
+
+def test_when_as_many_can_be_fixed_either_way_the_furthest_out_is_fixed() -> None:
+    # A line a0-a1-c0-b1-b0. A (22 against at most 15) and B (16) are over-loaded; C (4, required
+    # within 3-17) can take a1 or b1 but not both. Fixing B moves 6 residents, fixing A 12: A is further out.
+    problem = Problem(
+        grid_codes=("a0", "a1", "c0", "b1", "b0"), community_codes=("A", "B", "C"),
+        home=np.array([0, 0, 2, 1, 1]), residents=np.array([10, 12, 4, 6, 10]),
+        workload=np.array([10.0, 12.0, 4.0, 6.0, 10.0]), movable=np.array([False, True, False, True, False]),
+        anchor=np.array([0, 4, 2]), lower=np.array([3.0, 3.0, 3.0]), upper=np.array([15.0, 15.0, 17.0]),
+        edges=np.array([(0, 1), (1, 2), (2, 3), (3, 4)]), links=frozenset({(0, 2), (1, 2)}),
+        required=np.array([False, False, True]),
+    )
+    for method in ("cuts", "flow"):
+        s = solve(problem, time_limit=10, method=method)
+        assert s.status == "optimal" and s.assign is not None, method
+        assert s.assign.tolist() == [0, 2, 2, 1, 1], method  # a1 goes to C
+        assert (s.out_of_tolerance, s.moved_residents) == (1, 12) == brute_force(problem)
+
+
+def test_an_over_loaded_community_never_receives_and_an_under_loaded_one_never_gives() -> None:
+    problem = next(p for p in (lattice(4, 4, BLOCKS_4, seed=s, locked=3) for s in range(50))
+                   if not p.may_give_and_receive[1].all())  # a lattice with an over-loaded community
+    gives, receives = problem.may_give_and_receive
+    for g, cands in enumerate(problem.candidates):
+        home = problem.home[g]
+        assert all(gives[home] and receives[c] for c in cands[1:])
+    bad = problem.home.copy()
+    over = int(np.flatnonzero(~receives)[0])
+    giver = next(g for g in range(problem.n_grids) if problem.movable[g] and problem.home[g] != over)
+    bad[giver] = over
+    refused = f"grid {problem.grid_codes[giver]} may not go to {problem.community_codes[over]}"
+    assert problem.violations(bad) == [refused]

@@ -1,6 +1,7 @@
 """The boundary-move MIP, solved with HiGHS in two lexicographic phases.
 
-Phase 1 maximises the number of communities within tolerance; phase 2 keeps that number and
+Phase 1 maximises the number of communities within tolerance (among answers with as many, those
+that fix the communities furthest out: :attr:`Problem.fix_weights`); phase 2 keeps that and
 minimises the residents moved (ties broken by fewer grids moved). Variables:
 
 * ``x[g, c]`` binary: grid ``g`` ends in community ``c`` (one of its candidates);
@@ -93,7 +94,8 @@ def formulate(problem: Problem, *, method: str = "cuts") -> Formulation:
     members: list[list[int]] = [[] for _ in range(p.n_communities)]
     for (g, c) in x:
         members[c].append(g)
-    z = [m.var(cost=-1.0, lower=1.0 if p.requires[c] else 0.0) for c in range(p.n_communities)]
+    weights, _ = p.fix_weights
+    z = [m.var(cost=-float(weights[c]), lower=1.0 if p.requires[c] else 0.0) for c in range(p.n_communities)]
     for c in range(p.n_communities):
         _tolerance_rows(m, p, c, members[c], x, z[c])
     if p.max_lost is not None:
@@ -217,12 +219,13 @@ def _solve(problem: Problem, *, time_limit: float, method: str, threads: int,
     if method in ("cuts", "hybrid"):
         solver.add_rows(*form.cut_rows(singleton_cuts(problem)))
     required = problem.requires
+    weights, unit = problem.fix_weights
 
     def count_score(assign: np.ndarray) -> float | None:
         within = problem.within_strict(assign)
         if problem.violations(assign) or (required & ~within).any():
             return None
-        return -float(within.sum())
+        return -float(weights @ within)
 
     if start is None or count_score(start) is None:
         start = problem.home.copy()
@@ -235,17 +238,19 @@ def _solve(problem: Problem, *, time_limit: float, method: str, threads: int,
         return Solution(first.status, None, None, None, None, None, None, time.perf_counter() - started,
                         message=message)
     best_count = int(problem.within_strict(first.best).sum())
-    solver.add_rows([form.z], [[1.0] * len(form.z)], [best_count - 0.5], [np.inf])
+    best_value = int(weights @ problem.within_strict(first.best))
+    solver.add_rows([form.z], [weights.astype(float).tolist()], [best_value - 0.5], [np.inf])
     solver.set_costs(form.move_cost)
 
     def move_score(assign: np.ndarray) -> float | None:
-        if count_score(assign) is None or problem.within_strict(assign).sum() < best_count:
+        score = count_score(assign)
+        if score is None or -score < best_value - 0.5:
             return None
         return float(form.move_cost @ form.values(assign))
 
     second = _lazy(form, solver, deadline=deadline, score=move_score, start=first.best, lazy=lazy)
     assign = second.best if second.best is not None else first.best
-    count_bound = -first.bound if first.bound is not None else None
+    count_bound = -first.bound / unit if first.bound is not None else None
     moved = problem.moved_residents(assign)
     moved_bound = None if second.bound is None else float(max(0.0, np.floor(second.bound / form.cost_scale + EPS)))
     status = "optimal" if first.status == second.status == "optimal" else "time_limit"

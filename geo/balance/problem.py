@@ -7,8 +7,9 @@ graph search independently of the optimiser:
   community is left empty; locked grids never move; locked communities neither give nor receive;
 * grids go only along ``links`` (pairs of adjacent communities, within a sub-district unless allowed);
 * a community loses at most ``max_lost`` grids;
-* a community outside tolerance is never pushed further out: an over-loaded one ends with no more
-  workload than it had, an under-loaded one with no less (unless ``allow_worse``);
+* a community outside tolerance only moves towards it: an over-loaded one receives no grid and an
+  under-loaded one gives none (unless ``allow_worse``). Without this an over-loaded community that
+  cannot be brought within tolerance would take a neighbour's grid whenever that is cheapest;
 * **contiguity in every order of applying the moves.** Write ``stay(a)`` for the grids ``a`` keeps and
   ``S(a→b)`` for those it gives to ``b``. Then ``stay(a)`` is connected, ``stay(b) ∪ S(a→b)`` is
   connected (what ``b`` receives from ``a`` hangs on what ``b`` keeps) and ``stay(a) ∪ S(a→c)`` is
@@ -66,12 +67,40 @@ class Problem:
     def candidates(self) -> list[tuple[int, ...]]:
         """Communities each grid may end in, its home first."""
         targets: dict[int, list[int]] = {}
+        gives, receives = self.may_give_and_receive
         for a, b in sorted(self.links):
-            targets.setdefault(a, []).append(b)
+            if gives[a] and receives[b]:
+                targets.setdefault(a, []).append(b)
         return [
             (int(h), *targets.get(int(h), ())) if self.movable[g] else (int(h),)
             for g, h in enumerate(self.home)
         ]
+
+    @cached_property
+    def fix_weights(self) -> tuple[np.ndarray, int]:
+        """Integer weight of ending each community within tolerance, and the weight of one community.
+
+        Every community counts ``unit``; one outside tolerance before counts its rank in how far out
+        it is (1 for the nearest) on top. The ranks sum to less than ``unit``, so more communities
+        within tolerance always wins, and among answers with as many the furthest out are fixed.
+        """
+        before = self.loads(self.home)
+        upper, lower = np.maximum(self.upper, EPS), np.maximum(self.lower, EPS)
+        severity = np.where(before > self.upper + EPS, before / upper - 1,
+                            np.where(before < self.lower - EPS, 1 - before / lower, 0.0))
+        rank = np.zeros(self.n_communities, dtype=np.int64)
+        out = np.flatnonzero(severity > 0)
+        rank[out[np.argsort(severity[out], kind="stable")]] = np.arange(1, len(out) + 1)
+        unit = int(rank.sum()) + 1
+        return unit + rank, unit
+
+    @cached_property
+    def may_give_and_receive(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which communities may give grids (all but under-loaded ones) and receive them (all but over-loaded)."""
+        before = self.loads(self.home)
+        if self.allow_worse:
+            return np.ones(self.n_communities, bool), np.ones(self.n_communities, bool)
+        return before >= self.lower - EPS, before <= self.upper + EPS
 
     @cached_property
     def neighbours(self) -> list[list[int]]:
