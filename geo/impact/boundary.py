@@ -142,21 +142,31 @@ def _junction(point: Point, places: list[Place], exclude: set[str | None]) -> li
             and shapely.dwithin(p.geom, point, 1e-7)]
 
 
-def shared_boundary(a: Place, b: Place, a_before: BaseGeometry, b_before: BaseGeometry,
+def _ref(place: Place) -> UnitRef:
+    return UnitRef(code=str(place.code), name=place.name, name_en=place.name_en)
+
+
+def shared_boundary(a: Place, b: Place, a_before: BaseGeometry | None, b_before: BaseGeometry | None,
                     others: list[Place], outer: Place) -> SharedBoundary:
-    """The A/B boundary after the change: length, pieces, where it starts and ends, in words."""
+    """The A/B boundary after the change: length, pieces, where it starts and ends, in words.
+
+    ``a_before``/``b_before`` None: a new line (one of the units is new), with nothing to compare.
+    """
     assert a.geom is not None and b.geom is not None
-    before_m = geodesic_length_m(shared_line(a_before, b_before))
+    new = a_before is None or b_before is None
+    before_m = 0.0 if a_before is None or b_before is None else geodesic_length_m(shared_line(a_before, b_before))
     line = shared_line(a.geom, b.geom)
     after_m = geodesic_length_m(line)
     merged = linemerge(_lines(line)) if after_m >= NOISE_M else None
     pieces = [p for p in _lines(merged) if GEOD.geometry_length(p) >= NOISE_M] if merged is not None else []
     ends: list[BoundaryEnd] = []
     km_before, km_after = f"{before_m / 1000:.2f}", f"{after_m / 1000:.2f}"
-    was = (f"（调整前约{km_before}公里）", f" (about {km_before} km before)") if before_m >= NOISE_M else \
+    was = ("（新划定）", " (a new line)") if new else \
+        (f"（调整前约{km_before}公里）", f" (about {km_before} km before)") if before_m >= NOISE_M else \
         ("（调整前两者不相邻）", " (they did not touch before)")
     if not pieces:
-        return SharedBoundary(length_before_m=round(before_m, 1), length_after_m=0.0, pieces=0, ends=[], text=Text(
+        return SharedBoundary(a=_ref(a), b=_ref(b), length_before_m=round(before_m, 1), length_after_m=0.0, pieces=0,
+                              ends=[], text=Text(
             zh=f"调整后{a.name}与{b.name}仍不相邻：调入区域是{b.name}的飞地。",
             en=f"After the change {a.en()} and {b.en()} still do not touch: the moved area is an exclave of {b.en()}."))
     longest = max(pieces, key=GEOD.geometry_length)
@@ -187,18 +197,37 @@ def shared_boundary(a: Place, b: Place, a_before: BaseGeometry, b_before: BaseGe
     if len(pieces) > 1:
         zh += f"界线共分{len(pieces)}段，以上为最长一段。"
         en += f" The boundary is in {len(pieces)} pieces; this is the longest."
-    return SharedBoundary(length_before_m=round(before_m, 1), length_after_m=round(after_m, 1), pieces=len(pieces),
-                          ends=ends, text=Text(zh=zh, en=en))
+    return SharedBoundary(a=_ref(a), b=_ref(b), length_before_m=round(before_m, 1), length_after_m=round(after_m, 1),
+                          pieces=len(pieces), ends=ends, text=Text(zh=zh, en=en))
+
+
+def removed_boundary(gone: Place, keep: Place) -> SharedBoundary:
+    """The line between a unit a merge retires and the unit it joins (shapes before): it disappears."""
+    assert gone.geom is not None and keep.geom is not None
+    before_m = geodesic_length_m(shared_line(gone.geom, keep.geom))
+    km = f"{before_m / 1000:.2f}"
+    if before_m >= NOISE_M:
+        zh = (f"合并后，{gone.name}与{keep.name}之间约{km}公里的界线不再存在，"
+              f"{keep.name}的边界外扩至原{gone.name}的边界。")
+        en = (f"With the merge the boundary of about {km} km between {gone.en()} and {keep.en()} disappears; "
+              f"{keep.en()} extends to {gone.en()}'s former outline.")
+    else:
+        zh = f"{gone.name}与{keep.name}原不相邻，合并后{gone.name}的范围成为{keep.name}的飞地。"
+        en = f"{gone.en()} did not touch {keep.en()}: after the merge its ground is an exclave of {keep.en()}."
+    return SharedBoundary(a=_ref(gone), b=_ref(keep), length_before_m=round(before_m, 1), length_after_m=0.0,
+                          pieces=0, ends=[], text=Text(zh=zh, en=en))
 
 
 def neighbours_of(state: State, geom: BaseGeometry, level: str, exclude: set[str]) -> list[Place]:
-    """Units of ``level`` in ``state`` whose box meets ``geom``'s (candidates; sharing is checked later)."""
+    """Units of ``level`` in ``state`` that meet ``geom`` (candidates; sharing is checked later)."""
     minx, miny, maxx, maxy = geom.bounds
     pad = 1e-5
     rows = state.read("units", where_in={"level": [level]}, bbox=(minx - pad, miny - pad, maxx + pad, maxy + pad))
     rows = rows[~rows["code"].isin(exclude)]
+    # dwithin, not intersects: a reshaped unit's edge is snapped to the overlay grid (GRID) and may sit a
+    # rounding error away from the untouched neighbour it shares it with.
     return [Place(code=r.code, name=r.name, name_en=r.name_en or None, geom=r.geometry)
-            for r in rows.itertuples() if shapely.intersects(r.geometry, geom)]
+            for r in rows.itertuples() if shapely.dwithin(r.geometry, geom, GRID)]
 
 
 def outer_place(district_name: str, district_name_en: str | None) -> Place:

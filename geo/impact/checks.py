@@ -24,6 +24,8 @@ class Findings:
     territory_touches_to: bool
     # (centre, its community, the community whose territory it stands in), each as (zh, en)
     centres_elsewhere: list[tuple[tuple[str, str], tuple[str, str], tuple[str, str]]] = field(default_factory=list)
+    # (centre, the retired community it belonged to, the community that takes it), each as (zh, en)
+    centres_merged: list[tuple[tuple[str, str], tuple[str, str], tuple[str, str]]] = field(default_factory=list)
     new_communities: list[tuple[str, str, str]] = field(default_factory=list)  # code, name, name_en
     emptied_grids: list[tuple[str, str, str]] = field(default_factory=list)  # code, name, name_en
     stale: list[str] = field(default_factory=list)
@@ -35,16 +37,22 @@ def _w(code: str, severity: Severity, unit: str | None, zh: str, en: str) -> Imp
 
 
 def _unit_checks(unit: UnitImpact, norms: Norms) -> list[ImpactWarning]:
+    """Issues of one unit after the change; a retired unit has none (that it ends empty is the point)."""
+    if unit.role == "retired":
+        return []
     out = []
     a = unit.after
     name, en = unit.name, unit.name_en or unit.name
     new = {c.flag for c in unit.crossings if c.change == "new"}
-    if unit.role in ("from", "to") and not a.contiguous:
+    if unit.role in ("from", "to", "new") and not a.contiguous:
         out.append(_w("not_contiguous", "error", unit.code, f"{name}调整后将分为{a.parts}块，不再连片。",
                       f"{en} would be in {a.parts} separate parts."))
     if unit.role == "from" and a.residents == 0:
         out.append(_w("empty_unit", "error", unit.code, f"{name}调整后将没有居民。",
                       f"{en} would have no residents left."))
+    if unit.role == "new" and a.residents == 0:
+        out.append(_w("empty_unit", "warning", unit.code, f"新设的{name}将没有居民。",
+                      f"The new {en} would have no residents."))
     if "understaffed" in a.flags:
         severity: Severity = "warning" if "understaffed" in new else "info"
         still = "" if "understaffed" in new else "（调整前已超出）"
@@ -94,6 +102,10 @@ def impact_warnings(units: list[UnitImpact], access: Access, facts: Findings, no
         out.append(_w("centre_elsewhere", "warning", None,
                       f"{centre[0]}调整后位于{where[0]}辖区内，仍由{owner[0]}管理和使用。",
                       f"{centre[1]} would stand in {where[1]}'s territory; it stays with {owner[1]}."))
+    for centre, old, new in facts.centres_merged:
+        out.append(_w("centre_merged", "info", None,
+                      f"{centre[0]}随{old[0]}并入{new[0]}，与{new[0]}原有的党群服务中心一并使用。",
+                      f"{centre[1]} goes with {old[1]} to {new[1]}, beside {new[1]}'s own centre."))
     if access.after.residents_without_centre:
         n = access.after.residents_without_centre
         out.append(_w("no_centre", "warning", None, f"调整后有{n:,}名迁移居民所属社区没有党群服务中心。",

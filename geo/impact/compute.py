@@ -20,6 +20,7 @@ from geo.impact.boundary import (
     geodesic_length_m,
     neighbours_of,
     outer_place,
+    removed_boundary,
     shared_boundary,
     shared_line,
     sides_text,
@@ -31,6 +32,7 @@ from geo.impact.model import (
     AffectedBuilding,
     Boundary,
     ImpactReport,
+    Kind,
     MapData,
     MovedFigures,
     Norms,
@@ -148,21 +150,42 @@ def _levels(state: State, codes: list[str]) -> tuple[list[str], list[str]]:
     return list(rows["code"]), list(rows["level"])
 
 
-def _boundary(sides: Sides, a: Any, b: Any, a_before: BaseGeometry, b_before: BaseGeometry,
+def _place(row: Any) -> Place:
+    return Place(str(row["code"]), str(row["name"]), row["name_en"] or None, row.geometry)
+
+
+def _boundary(sides: Sides, kind: str, main: dict[str, str], before: pd.DataFrame, after: pd.DataFrame,
               district: Any) -> Boundary:
-    level = str(a["level"])
+    """四至 of every changed unit that exists after, and the lines between them.
+
+    A move's A/B line, a split's new lines, or the lines a merge removes.
+    """
+    level = str(before.loc[next(iter(main)), "level"])
     outer = outer_place(str(district["name"]), district["name_en"] or None)
-    places = {str(x["code"]): Place(str(x["code"]), str(x["name"]), x["name_en"] or None, x.geometry) for x in (a, b)}
+    places = {code: _place(after.loc[code]) for code in main if code in after.index}
     others: dict[str, Place] = {}
     units = []
-    for code in (a["code"], b["code"]):
-        unit = places[code]
+    for code, unit in places.items():
         assert unit.geom is not None
         near = neighbours_of(sides.after, unit.geom, level, {code})
         others.update({str(p.code): p for p in near if p.code not in places})
         sides_ = unit_sides(unit, near, outer)
         units.append(UnitBoundary(code=code, name=unit.name, sides=sides_, text=sides_text(unit, sides_)))
-    shared = shared_boundary(places[a["code"]], places[b["code"]], a_before, b_before, list(others.values()), outer)
+    if kind == "split":
+        around = list(others.values()) + list(places.values())
+        codes = list(places)
+        lines = [shared_boundary(places[x], places[y], None, None, around, outer)
+                 for i, x in enumerate(codes) for y in codes[i + 1:]
+                 if geodesic_length_m(shared_line(places[x].geom, places[y].geom)) >= 1.0]
+        return Boundary(units=units, shared=None, lines=lines)
+    if kind == "merge":
+        keep = next(c for c, r in main.items() if r == "to")
+        lines = [removed_boundary(_place(before.loc[c]), _place(before.loc[keep]))
+                 for c, r in main.items() if r == "retired"]
+        return Boundary(units=units, shared=None, lines=lines)
+    a, b = list(main)
+    shared = shared_boundary(places[a], places[b], before.loc[a].geometry, before.loc[b].geometry,
+                             list(others.values()), outer)
     return Boundary(units=units, shared=shared)
 
 
@@ -172,24 +195,27 @@ def _feature(row: Any, **props: Any) -> dict[str, Any]:
                            "level": row["level"], **props}}
 
 
-def _map(sides: Sides, a_code: str, b_code: str, level: str) -> MapData:
-    """Geometries for the maps: A and B (with their grids) on both sides, the territory, the units around."""
+def _map(sides: Sides, main: dict[str, str], level: str) -> MapData:
+    """Geometries for the maps: the changed units (with their grids) on both sides, the territory, the units around.
+
+    Each unit's ``role`` is its role in the change (from, to, new, retired), its grids' ``grid_of_…``.
+    """
+    codes = list(main)
     collections, shapes = {}, []
     for side, state in (("before", sides.before), ("after", sides.after)):
-        units = state.read("units", where_in={"code": [a_code, b_code]})
-        features = [_feature(r, role="from" if r["code"] == a_code else "to") for _, r in units.iterrows()]
+        units = state.read("units", where_in={"code": codes})
+        features = [_feature(r, role=main[r["code"]]) for _, r in units.iterrows()]
         shapes += list(units.geometry)
-        grids = state.read("units", where_in={"parent_code": [a_code, b_code]})
-        features += [_feature(r, role="grid_of_" + ("from" if r["parent_code"] == a_code else "to"))
-                     for _, r in grids.iterrows()]
+        grids = state.read("units", where_in={"parent_code": codes})
+        features += [_feature(r, role="grid_of_" + main[r["parent_code"]]) for _, r in grids.iterrows()]
         collections[side] = {"type": "FeatureCollection", "features": features}
-    centres = sides.before.read("stations", where_in={"community_code": [a_code, b_code], "kind": [CENTRE]})
+    centres = sides.before.read("stations", where_in={"community_code": codes, "kind": [CENTRE]})
     minx, miny, maxx, maxy = shapely.total_bounds(shapes)
     pad = 0.6 * max(maxx - minx, maxy - miny)  # generous: the static map widens the box to its aspect
     around = sides.after.read("units", where_in={"level": [level]}, bbox=(minx - pad, miny - pad, maxx + pad,
                                                                           maxy + pad))
     context = [Place(r.code, r.name, r.name_en or None, r.geometry) for r in around.itertuples()
-               if r.code not in (a_code, b_code)]
+               if r.code not in main]
     return MapData(
         bbox=(float(minx), float(miny), float(maxx), float(maxy)),
         territory=_round_coords(sides.territory),
@@ -206,16 +232,34 @@ def _map(sides: Sides, a_code: str, b_code: str, level: str) -> MapData:
     )
 
 
-def _findings(conn: Connection, record: dict[str, Any], preview: dict[str, Any], sides: Sides, a: Any, b: Any,
-              a_after: BaseGeometry, b_after: BaseGeometry, stale: list[str]) -> Findings:
-    facts = Findings(from_name=str(a["name"]), from_name_en=a["name_en"] or str(a["name"]), to_name=str(b["name"]),
-                     to_name_en=b["name_en"] or str(b["name"]),
+def _main_units(kind: str, record: dict[str, Any], preview: dict[str, Any]) -> dict[str, str]:
+    """The units the change is about, in order, with their roles.
+
+    A and B of a move; a split's grid and its new grids; a merge's retired units and the unit that stays.
+    """
+    if kind == "split":
+        return {record["from_code"]: "from", **dict.fromkeys(preview.get("created", []), "new")}
+    if kind == "merge":
+        retired = record.get("merge_codes") or preview.get("retired", [])
+        return {**dict.fromkeys(retired, "retired"), record["to_code"]: "to"}
+    return {record["from_code"]: "from", record["to_code"]: "to"}
+
+
+def _findings(conn: Connection, record: dict[str, Any], preview: dict[str, Any], sides: Sides,
+              main: dict[str, str], before: pd.DataFrame, after: pd.DataFrame, stale: list[str]) -> Findings:
+    a = before.loc[record["from_code"]]
+    b = before.loc[record["to_code"]] if record.get("to_code") else None
+    to = b if b is not None else a
+    facts = Findings(from_name=str(a["name"]), from_name_en=a["name_en"] or str(a["name"]), to_name=str(to["name"]),
+                     to_name_en=to["name_en"] or str(to["name"]),
                      outside_area_m2=float(preview.get("outside_area_m2", 0)),
-                     territory_touches_to=geodesic_length_m(shared_line(sides.territory, b.geometry)) >= 1.0,
+                     territory_touches_to=b is None
+                     or geodesic_length_m(shared_line(sides.territory, b.geometry)) >= 1.0,
                      stale=stale)
     if str(a["level"]) == Level.community:
-        centres = sides.after.read("stations", where_in={"community_code": [a["code"], b["code"]], "kind": [CENTRE]})
-        shapes = {a["code"]: (a_after, _ref(a)), b["code"]: (b_after, _ref(b))}
+        shapes = {code: (after.loc[code].geometry, _ref(before.loc[code] if code in before.index else after.loc[code]))
+                  for code in main if code in after.index}
+        centres = sides.after.read("stations", where_in={"community_code": list(shapes), "kind": [CENTRE]})
         for _, c in centres.iterrows():
             own, owner = shapes[c["community_code"]]
             where = next((ref for code, (g, ref) in shapes.items() if code != c["community_code"]
@@ -224,12 +268,13 @@ def _findings(conn: Connection, record: dict[str, Any], preview: dict[str, Any],
                 facts.centres_elsewhere.append((
                     (f"{c['name']}（{c['code']}）", f"{c['name_en'] or c['name']} ({c['code']})"),
                     (owner.name, owner.name_en or owner.name), (where.name, where.name_en or where.name)))
+        facts.centres_merged = _centres_merged(sides, preview, main, before)
     created = [s for s in preview.get("grids_split", []) if len(s["new_code"]) == 12]
     if created:
         names = _names(sides.after, {s["new_code"] for s in created})
         facts.new_communities = [(c, names[c].name, names[c].name_en or names[c].name) for c in sorted(names)]
-    grids_before = sides.before.descendants([a["code"], b["code"]], Level.grid)
-    grids_after = sides.after.descendants([a["code"], b["code"]], Level.grid)
+    grids_before = sides.before.descendants(list(main), Level.grid)
+    grids_after = sides.after.descendants(list(main), Level.grid)
     before_sums = sides.before.grid_sums(grids=list(grids_before["code"]))["residents"]
     after_sums = sides.after.grid_sums(grids=list(grids_after["code"]))["residents"].reindex(grids_after["code"],
                                                                                               fill_value=0)
@@ -246,27 +291,69 @@ def _findings(conn: Connection, record: dict[str, Any], preview: dict[str, Any],
     return facts
 
 
-def _headline(info: ProposalInfo, moved: MovedFigures) -> Text:
-    a, b = info.from_unit, info.to_unit
+def _centres_merged(sides: Sides, preview: dict[str, Any], main: dict[str, str],
+                    before: pd.DataFrame) -> list[tuple[tuple[str, str], tuple[str, str], tuple[str, str]]]:
+    """Party service centres that a merge hands from a retired community to the one that stays."""
+    moves = {s["code"]: (s["from"], s["to"]) for s in preview.get("stations", []) if main.get(s["from"]) == "retired"}
+    if not moves:
+        return []
+    rows = sides.before.read("stations", where_in={"code": sorted(moves), "kind": [CENTRE]})
+    out = []
+    for _, c in rows.iterrows():
+        old, new = (_ref(before.loc[code]) for code in moves[c["code"]])
+        out.append(((f"{c['name']}（{c['code']}）", f"{c['name_en'] or c['name']} ({c['code']})"),
+                    (old.name, old.name_en or old.name), (new.name, new.name_en or new.name)))
+    return out
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _headline(info: ProposalInfo, summary: Summary) -> Text:
+    a, b, moved, day = info.from_unit, info.to_unit, summary.moved, info.effective_date.isoformat()
+    if info.kind == "split":
+        new = summary.created
+        zh = (f"将{a.name}拆分为{len(new) + 1}个网格：新设{'、'.join(u.name for u in new)}，"
+              f"{moved.buildings:,}栋楼、{moved.households:,}户{moved.residents:,}名居民划入新网格，"
+              f"其余仍属{a.name}，自{day}起生效。")
+        en = (f"Splits {a.name_en or a.name} into {len(new) + 1} grids: the new "
+              f"{'grid' if len(new) == 1 else 'grids'} {_and([u.name_en or u.name for u in new])} take "
+              f"{moved.buildings:,} buildings, {moved.households:,} households and {moved.residents:,} residents; "
+              f"the rest stays with {a.name_en or a.name}, effective {day}.")
+        return Text(zh=zh, en=en)
+    assert b is not None
+    if info.kind == "merge":
+        gone = summary.retired
+        names_zh, names_en = "、".join(u.name for u in gone), _and([u.name_en or u.name for u in gone])
+        zh = (f"将{names_zh}并入{b.name}（约{moved.area_km2:.2f}平方公里、{moved.buildings:,}栋楼、"
+              f"{moved.households:,}户{moved.residents:,}名居民），{names_zh}撤销，自{day}起生效。")
+        en = (f"Merges {names_en} into {b.name_en or b.name} — about {moved.area_km2:.2f} km², "
+              f"{moved.buildings:,} buildings, {moved.households:,} households, {moved.residents:,} residents — "
+              f"and retires {'it' if len(gone) == 1 else 'them'}, effective {day}.")
+        return Text(zh=zh, en=en)
     zh = (f"将{a.name}约{moved.area_km2:.2f}平方公里、{moved.buildings:,}栋楼、{moved.households:,}户"
-          f"{moved.residents:,}名居民划入{b.name}，自{info.effective_date.isoformat()}起生效。")
+          f"{moved.residents:,}名居民划入{b.name}，自{day}起生效。")
     en = (f"Moves about {moved.area_km2:.2f} km² of {a.name_en or a.name} — {moved.buildings:,} buildings, "
           f"{moved.households:,} households, {moved.residents:,} residents — to {b.name_en or b.name}, "
-          f"effective {info.effective_date.isoformat()}.")
+          f"effective {day}.")
     return Text(zh=zh, en=en)
 
 
 def _report(conn: Connection, record: dict[str, Any], preview: dict[str, Any], stale: list[str], sides: Sides,
             norms: Norms) -> ImpactReport:
-    a_code, b_code = record["from_code"], record["to_code"]
-    before_ab = sides.before.read("units", where_in={"code": [a_code, b_code]}).set_index("code", drop=False)
-    after_ab = sides.after.read("units", where_in={"code": [a_code, b_code]}).set_index("code", drop=False)
-    a, b = after_ab.loc[a_code], after_ab.loc[b_code]
+    kind: Kind = record.get("kind") or "move"
+    a_code, b_code = record["from_code"], record.get("to_code")
+    main = _main_units(kind, record, preview)
+    before = sides.before.read("units", where_in={"code": list(main)}).set_index("code", drop=False)
+    after = sides.after.read("units", where_in={"code": list(main)}).set_index("code", drop=False)
+    level = str(before.loc[a_code, "level"])
     district_code = a_code[:6]
     district = sides.before.read("units", where_in={"code": [district_code]}).iloc[0]
     info = ProposalInfo(
-        id=int(record["id"]), status=record["status"], level=record["level"], from_unit=_ref(before_ab.loc[a_code]),
-        to_unit=_ref(before_ab.loc[b_code]), effective_date=dt.date.fromisoformat(record["effective_date"]),
+        id=int(record["id"]), status=record["status"], kind=kind, level=record["level"],
+        from_unit=_ref(before.loc[a_code]), to_unit=_ref(before.loc[b_code]) if b_code else None,
+        effective_date=dt.date.fromisoformat(record["effective_date"]),
         reason=record["reason"], document_ref=record["document_ref"], author=record["author"],
         created_at=record["created_at"], applied_change_id=record["applied_change_id"],
         reverted_change_id=record["reverted_change_id"], drawn_area=record.get("area") is not None,
@@ -277,16 +364,16 @@ def _report(conn: Connection, record: dict[str, Any], preview: dict[str, Any], s
     medians = district_medians(sides.before, district_code, [(u.level, u.kind) for u in units])
     access, d_before, d_after = access_section(sides.before, sides.after, frame, norms)
     summary = _summary(frame, sides, preview)
-    boundary = _boundary(sides, a, b, before_ab.loc[a_code].geometry, before_ab.loc[b_code].geometry,
-                                  district)
-    facts = _findings(conn, record, preview, sides, before_ab.loc[a_code], before_ab.loc[b_code], a.geometry,
-                      b.geometry, stale)
+    summary.created = [_ref(after.loc[c]) for c, r in main.items() if r == "new" and c in after.index]
+    summary.retired = [_ref(before.loc[c]) for c, r in main.items() if r == "retired" and c in before.index]
+    boundary = _boundary(sides, kind, main, before, after, district)
+    facts = _findings(conn, record, preview, sides, main, before, after, stale)
     return ImpactReport(
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         basis="live_preview" if record["status"] == "draft" else "recorded_change",
-        synthetic_data=bool(before_ab["synthetic"].any()), proposal=info, stale=stale, norms=norms,
-        headline=_headline(info, summary.moved), summary=summary, units=units, medians=medians, access=access,
-        households=_households(frame, sides, d_before, d_after), boundary=boundary,
+        synthetic_data=bool(before["synthetic"].any() or after["synthetic"].any()), proposal=info, stale=stale,
+        norms=norms, headline=_headline(info, summary), summary=summary, units=units, medians=medians,
+        access=access, households=_households(frame, sides, d_before, d_after), boundary=boundary,
         warnings=impact_warnings(units, access, facts, norms), preview_warnings=list(preview.get("warnings", [])),
-        map=_map(sides, a_code, b_code, str(a["level"])),
+        map=_map(sides, main, level),
     )

@@ -60,9 +60,19 @@ def _flags(fig: dict[str, Any], level: str, norms: Norms) -> list[Flag]:
     return flags
 
 
+def _absent(level: str) -> dict[str, Any]:
+    """The figures of a unit on the side where it does not exist: zero, no shape, no flags."""
+    people = level != Level.grid
+    return {**dict.fromkeys(FIGURES, 0), "workers": 0 if people else None, "residents_per_worker": None,
+            "workers_needed": 0 if people else None, "grids": 0, "households_per_grid": None,
+            "grids_below_band": 0, "grids_above_band": 0, "empty_grids": 0, **shape_measures(None),
+            "flags": [], "exists": False}
+
+
 def _figures(state: State, codes: Sequence[str], norms: Norms) -> dict[str, dict[str, Any]]:
-    """Figures of each unit in ``codes`` in ``state``."""
+    """Figures of each unit in ``codes`` in ``state`` (a unit absent from ``state`` is left out)."""
     units = state.read("units", where_in={"code": list(codes)}).set_index("code")
+    codes = [c for c in codes if c in units.index]
     grids = state.descendants(list(codes), Level.grid)
     sums = state.grid_sums(grids=list(grids["code"])).reindex(grids["code"], fill_value=0)
     per_grid = sums.assign(ancestor=grids["ancestor"].to_numpy())
@@ -93,21 +103,30 @@ def _figures(state: State, codes: Sequence[str], norms: Norms) -> dict[str, dict
             **shape_measures(unit.geometry),
         )
         fig["flags"] = _flags(fig, str(unit["level"]), norms)
+        fig["exists"] = True
         out[code] = fig
     return out
 
 
 def unit_impacts(before: State, after: State, focus: list[dict[str, Any]], norms: Norms) -> list[UnitImpact]:
-    """A, B and the ancestors the move crosses (``focus``: code and role from the preview), before and after."""
+    """The changed units (``focus``: code and role from the preview), before and after.
+
+    A new unit is absent before and a retired one after: that side's figures are zero and flag
+    nothing, and a retired unit crosses no norm (it ends, and its people are counted where they go).
+    """
     codes = [u["code"] for u in focus]
     figures_before, figures_after = _figures(before, codes, norms), _figures(after, codes, norms)
-    names = before.read("units", where_in={"code": codes}).set_index("code")
+    names = pd.concat([after.read("units", where_in={"code": codes}),
+                       before.read("units", where_in={"code": codes})]).drop_duplicates("code", keep="last")
+    names = names.set_index("code")
     out = []
     for unit in focus:
         code = unit["code"]
-        b, a = figures_before[code], figures_after[code]
-        crossings = ([Crossing(flag=f, change="new") for f in a["flags"] if f not in b["flags"]]
-                     + [Crossing(flag=f, change="resolved") for f in b["flags"] if f not in a["flags"]])
+        level = str(names.loc[code, "level"])
+        b, a = figures_before.get(code) or _absent(level), figures_after.get(code) or _absent(level)
+        crossings = [] if not a["exists"] else (
+            [Crossing(flag=f, change="new") for f in a["flags"] if f not in b["flags"]]
+            + [Crossing(flag=f, change="resolved") for f in b["flags"] if f not in a["flags"]])
         out.append(UnitImpact(
             code=code, name=str(names.loc[code, "name"]), name_en=names.loc[code, "name_en"] or None,
             level=str(names.loc[code, "level"]), kind=names.loc[code, "kind"] or None, role=unit["role"],

@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 SCHEMA_VERSION = "1"
 
-Role = Literal["from", "to", "from_ancestor", "to_ancestor"]
+# new: a unit the change creates (a split's new grid); retired: a unit a merge retires.
+Role = Literal["from", "to", "from_ancestor", "to_ancestor", "new", "retired"]
+Kind = Literal["move", "split", "merge"]
 Direction = Literal["north", "east", "south", "west"]
 Severity = Literal["error", "warning", "info"]
 # A value outside a norm: understaffed (more residents per worker than the norm allows), no_workers,
@@ -85,9 +87,13 @@ class ProposalInfo(BaseModel):
 
     id: int
     status: Literal["draft", "applied", "reverted"]
+    kind: Kind = Field(default="move", description="move: territory of from_unit goes to to_unit; split: grid "
+                       "from_unit is cut into new grids; merge: the retired units join to_unit.")
     level: str
-    from_unit: UnitRef
-    to_unit: UnitRef
+    from_unit: UnitRef = Field(description="move: the unit that gives; split: the grid split; merge: the first "
+                               "unit merged.")
+    to_unit: UnitRef | None = Field(description="move: the unit that receives; merge: the unit that stays; "
+                                    "split: None.")
     effective_date: dt.date
     reason: str | None
     document_ref: str | None
@@ -136,6 +142,8 @@ class Summary(BaseModel):
     """Section 1: what moves."""
 
     moved: MovedFigures
+    created: list[UnitRef] = Field(default_factory=list, description="Units the change creates (a split's grids).")
+    retired: list[UnitRef] = Field(default_factory=list, description="Units the change retires (a merge's).")
     grids_moved_whole: list[UnitRef]
     grids_split: list[SplitUnit] = Field(description="Every unit below the moved level that the change cuts.")
     stations: list[StationMove]
@@ -144,6 +152,8 @@ class Summary(BaseModel):
 class UnitFigures(BaseModel):
     """One unit's figures on one side of the change, with the norms it breaks (``flags``)."""
 
+    exists: bool = Field(default=True, description="False on the side where the unit does not exist (before a "
+                         "split creates it, after a merge retires it): its figures are then zero.")
     residents: int
     households: int
     elderly: int
@@ -173,7 +183,7 @@ class Crossing(BaseModel):
 
 
 class UnitImpact(BaseModel):
-    """Section 2: one changed unit (A, B, or an ancestor when the move crosses them) before and after."""
+    """Section 2: one changed unit (A, B, an ancestor the change crosses, a new or a retired unit)."""
 
     code: str
     name: str
@@ -325,8 +335,10 @@ class BoundaryEnd(BaseModel):
 
 
 class SharedBoundary(BaseModel):
-    """The boundary between A and B, before and after."""
+    """The boundary between two units (A and B of a move), before and after."""
 
+    a: UnitRef | None = Field(default=None, description="One of the two units.")
+    b: UnitRef | None = Field(default=None, description="The other.")
     length_before_m: float
     length_after_m: float
     pieces: int
@@ -338,7 +350,10 @@ class Boundary(BaseModel):
     """Section 6: the new boundary in words."""
 
     units: list[UnitBoundary]
-    shared: SharedBoundary
+    shared: SharedBoundary | None = Field(description="A move: the boundary between A and B; None otherwise.")
+    lines: list[SharedBoundary] = Field(
+        default_factory=list, description="A split: the new lines between the grid and its new grids; a merge: the "
+        "lines that disappear between the unit that stays and the retired ones.")
 
 
 class ImpactWarning(BaseModel):
@@ -355,10 +370,11 @@ class MapData(BaseModel):
 
     bbox: tuple[float, float, float, float]
     territory: dict[str, Any] = Field(description="GeoJSON geometry of the moved territory.")
-    before: dict[str, Any] = Field(description="FeatureCollection: A and B (and their grids) before.")
-    after: dict[str, Any] = Field(description="FeatureCollection: A and B (and their grids) after.")
+    before: dict[str, Any] = Field(description="FeatureCollection: the changed units (and their grids) before; "
+                                   "property role: from, to, new, retired or grid_of_<role>.")
+    after: dict[str, Any] = Field(description="FeatureCollection: the changed units (and their grids) after.")
     context: dict[str, Any] = Field(description="FeatureCollection: neighbouring units of the same level.")
-    centres: dict[str, Any] = Field(description="FeatureCollection: party service centres of A and B.")
+    centres: dict[str, Any] = Field(description="FeatureCollection: party service centres of the changed units.")
 
 
 class ImpactReport(BaseModel):

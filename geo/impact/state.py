@@ -34,11 +34,16 @@ GRID = 1e-9  # degrees: the precision grid of reassignment overlays (0.1 mm)
 
 @dataclass
 class State:
-    """One side of a change: base versions (latest when ``as_of`` is None) overlaid with ``diff``."""
+    """One side of a change: base versions (latest when ``as_of`` is None) overlaid with ``diff``.
+
+    ``gone`` names units that do not exist on this side although the base holds them (the units a
+    merge retires, on its after side).
+    """
 
     conn: Connection
     as_of: dt.date | None
     diff: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    gone: frozenset[str] = frozenset()
     _cache: dict[tuple[Any, ...], gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
 
     def _where(self) -> tuple[list[str], dict[str, Any]]:
@@ -57,6 +62,8 @@ class State:
     def _read(self, table: str, *, where_in: dict[str, Sequence[str]] | None,
               bbox: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
         base = read_filtered(self.conn, table, as_of=self.as_of, where_in=where_in, bbox=bbox)
+        if table == "units" and self.gone:
+            base = base[~base["code"].isin(self.gone)]
         extra = self.diff.get(table)
         if extra is None or extra.empty:
             return base
@@ -83,6 +90,7 @@ class State:
         ).all()
         frame = pd.DataFrame([tuple(r) for r in rows],
                              columns=["code", "name", "name_en", "level", "kind", "parent_code", "workers"])
+        frame = frame[~frame["code"].isin(self.gone)]
         extra = self.diff.get("units")
         if extra is not None and not extra.empty:
             mine = extra[extra["code"].str.startswith(prefix)]
@@ -158,12 +166,21 @@ def _multi(geom: BaseGeometry) -> MultiPolygon:
 
 
 def draft_sides(conn: Connection, preview: dict[str, Any]) -> Sides:
-    """Before = the latest versions; after = those with the preview's changes."""
+    """Before = the latest versions; after = those with the preview's changes.
+
+    A merge's retired units are gone after; the unit that stays takes the retired communities'
+    workers; a split's new grids take their kind and English name from the grid they are cut from.
+    """
     before = State(conn, None)
     features = preview["after"]["features"]
     codes = [f["properties"]["code"] for f in features]
     sources = {s["new_code"]: s["code"] for s in preview.get("grids_split", [])}
-    current = before.read("units", where_in={"code": sorted(set(codes) | set(sources.values()))})
+    roles = {u["code"]: u["role"] for u in preview.get("units", [])}
+    if preview.get("kind") == "split":
+        grid = next(c for c, r in roles.items() if r == "from")
+        sources.update({code: grid for code in preview.get("created", [])})
+    retired = list(preview.get("retired", []))
+    current = before.read("units", where_in={"code": sorted(set(codes) | set(sources.values()) | set(retired))})
     current = current.set_index("code", drop=False)
     rows = []
     for feature in features:
@@ -172,13 +189,12 @@ def draft_sides(conn: Connection, preview: dict[str, Any]) -> Sides:
         if code in current.index:
             row = current.loc[code].to_dict()
         else:
-            source = current.loc[sources[code]] if sources.get(code) in current.index else None
-            row = {"code": code, "version": 1, "name_en": None, "kind": None, "synthetic": False,
-                   "valid_from": None, "valid_to": None, "change_id": None}
-            if source is not None:
-                row.update(kind=source["kind"], synthetic=bool(source["synthetic"]),
-                           name_en=f"{source['name_en']} (moved part)" if source["name_en"] else None)
+            row = _new_row(code, current.loc[sources[code]] if sources.get(code) in current.index else None,
+                           preview)
             row["workers"] = 0 if props["level"] == Level.community else None
+        if roles.get(code) == "to" and props["level"] == Level.community and retired:
+            gained = pd.to_numeric(current.loc[current.index.isin(retired), "workers"]).fillna(0).sum()
+            row["workers"] = int(row["workers"] or 0) + int(gained)
         row.update(name=props["name"], level=props["level"], parent_code=props["parent_code"],
                    geometry=_multi(shape(feature["geometry"])))
         rows.append(row)
@@ -195,7 +211,22 @@ def draft_sides(conn: Connection, preview: dict[str, Any]) -> Sides:
         stations["community_code"] = stations["code"].map(restation)
         diff["stations"] = stations
     territory = _multi(shape(preview["territory"]))
-    return Sides(before=before, after=State(conn, None, diff), territory=territory, moved=moved)
+    return Sides(before=before, after=State(conn, None, diff, gone=frozenset(retired)), territory=territory,
+                 moved=moved)
+
+
+def _new_row(code: str, source: Any, preview: dict[str, Any]) -> dict[str, Any]:
+    """A unit the change creates, as the change will write it (kind and English name from its source)."""
+    row = {"code": code, "version": 1, "name_en": None, "kind": None, "synthetic": False,
+           "valid_from": None, "valid_to": None, "change_id": None}
+    if source is None:
+        return row
+    row.update(kind=source["kind"], synthetic=bool(source["synthetic"]))
+    if source["name_en"]:
+        created = list(preview.get("created", [])) if preview.get("kind") == "split" else []
+        suffix = f"part {created.index(code) + 2}" if code in created else "moved part"
+        row["name_en"] = f"{source['name_en']} ({suffix})"
+    return row
 
 
 def _frame(rows: list[dict[str, Any]], table: str) -> gpd.GeoDataFrame:
@@ -205,7 +236,11 @@ def _frame(rows: list[dict[str, Any]], table: str) -> gpd.GeoDataFrame:
 
 def applied_sides(conn: Connection, change_id: int, effective_date: dt.date, from_code: str,
                   preview: dict[str, Any]) -> Sides:
-    """Before and after an applied change, from the versions it wrote and the ones they replaced."""
+    """Before and after an applied change, from the versions it wrote and the ones they replaced.
+
+    The units a merge retired were closed with no successor: they are gone after, and the merged
+    territory is what they covered before.
+    """
     after_diff: dict[str, gpd.GeoDataFrame] = {}
     before_diff: dict[str, gpd.GeoDataFrame] = {}
     for table in TABLE_COLUMNS:
@@ -218,10 +253,15 @@ def applied_sides(conn: Connection, change_id: int, effective_date: dt.date, fro
         keys = list(zip(history["code"], history["version"].astype(int), strict=True))
         before_diff[table] = history[[k in wanted for k in keys]]
     day = effective_date - dt.timedelta(days=1)
-    before, after = State(conn, day, before_diff), State(conn, day, after_diff)
-    a_before = before.read("units", where_in={"code": [from_code]}).geometry.iloc[0]
-    a_after = after.read("units", where_in={"code": [from_code]}).geometry.iloc[0]
-    territory = _multi(shapely.difference(a_before, a_after, grid_size=GRID))
+    retired = frozenset(preview.get("retired", []))
+    before, after = State(conn, day, before_diff), State(conn, day, after_diff, gone=retired)
+    if retired:
+        territory = _multi(shapely.union_all(
+            list(before.read("units", where_in={"code": sorted(retired)}).geometry), grid_size=GRID))
+    else:
+        a_before = before.read("units", where_in={"code": [from_code]}).geometry.iloc[0]
+        a_after = after.read("units", where_in={"code": [from_code]}).geometry.iloc[0]
+        territory = _multi(shapely.difference(a_before, a_after, grid_size=GRID))
     moved = preview.get("buildings_moved")
     if moved is None:  # summaries recorded before the preview listed buildings
         moved = _moved_from_versions(before, after_diff.get("buildings"), preview.get("grids_moved_whole", []))

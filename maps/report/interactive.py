@@ -15,8 +15,8 @@ import re
 from typing import Any
 
 from geo.impact.model import ImpactReport
-from maps.report.labels import integer, name, t
-from maps.report.static_map import CONTEXT_EDGE, FROM_EDGE, FROM_FILL, TERRITORY_EDGE, TO_EDGE, TO_FILL
+from maps.report.labels import for_kind, integer, name, role, t
+from maps.report.static_map import CONTEXT_EDGE, ROLE_STYLES, TERRITORY_EDGE
 
 
 @functools.cache
@@ -71,14 +71,18 @@ def render_interactive_map(report: ImpactReport, lang: str) -> str:
         ".gg-label{font-weight:700;font-size:13px;white-space:nowrap;text-shadow:0 0 3px #fff,0 0 3px #fff}"
         ".gg-context{font-size:11px;color:#666;white-space:nowrap;text-shadow:0 0 2px #fff}</style>"),
         name="report_css")
-    colours = {"from": (FROM_FILL, FROM_EDGE), "to": (TO_FILL, TO_EDGE)}
+    colours = {r: (fill, edge) for r, (fill, edge, _) in ROLE_STYLES.items()}
 
     def unit_style(after: bool) -> Any:
         def style(feature: dict[str, Any]) -> dict[str, Any]:
-            role = feature["properties"]["role"]
-            if role.startswith("grid_of_"):
+            role_key = feature["properties"]["role"]
+            if role_key.startswith("grid_of_"):
                 return _style(None, "#555555", weight=0.8, dash="3 3")
-            fill, edge = colours[role]
+            fill, edge = colours[role_key]
+            if role_key == "retired":  # only on the before side: greyed out, dotted
+                return _style(fill, edge, weight=2.5, dash="2 4", opacity=0.55)
+            if role_key == "new":  # only on the after side: green, solid
+                return _style(fill, edge, weight=3, opacity=0.55)
             return _style(fill if after else None, edge, weight=3 if after else 2.5, dash=None if after else "6 4")
         return style
 
@@ -92,10 +96,16 @@ def render_interactive_map(report: ImpactReport, lang: str) -> str:
     context.add_to(fmap)
     for side, after in (("before", False), ("after", True)):
         group = folium.FeatureGroup(name=t(lang, "map_" + side), show=True)
-        folium.GeoJson(getattr(data, side), style_function=unit_style(after),
-                       tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["", ""])).add_to(group)
+        kind = report.proposal.kind
+        collection = {"type": "FeatureCollection", "features": [  # copies: the report itself stays as it is
+            {**f, "properties": {**f["properties"], "role_text": role(lang, f["properties"]["role"], kind)
+                                 if f["properties"]["role"] in colours else ""}}
+            for f in getattr(data, side)["features"]]}
+        folium.GeoJson(collection, style_function=unit_style(after),
+                       tooltip=folium.GeoJsonTooltip(fields=["name", "code", "role_text"],
+                                                     aliases=["", "", ""])).add_to(group)
         group.add_to(fmap)
-    territory = folium.FeatureGroup(name=t(lang, "map_territory"), show=True)
+    territory = folium.FeatureGroup(name=for_kind(lang, "map_territory", report.proposal.kind), show=True)
     folium.GeoJson({"type": "Feature", "geometry": data.territory, "properties": {}},
                    style_function=lambda _: _style(TERRITORY_EDGE, TERRITORY_EDGE, weight=2, dash="4 4",
                                                    opacity=0.12)).add_to(territory)
@@ -108,7 +118,8 @@ def render_interactive_map(report: ImpactReport, lang: str) -> str:
                             fill_opacity=1, tooltip=name(feature["properties"], lang)).add_to(centres)
     centres.add_to(fmap)
     labels = folium.FeatureGroup(name=t(lang, "unit_rows"), show=True, control=False)
-    for feature in _units(data.after, ("from", "to"))["features"]:
+    for feature in (_units(data.after, ("from", "to", "new"))["features"]
+                    + _units(data.before, ("retired",))["features"]):
         _label(feature, lang, "gg-label", colours[feature["properties"]["role"]][1]).add_to(labels)
     labels.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)

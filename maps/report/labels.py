@@ -68,6 +68,14 @@ _ZH: dict[str, str] = {
               "网格规模{lo}–{hi}户，生活圈半径{rings}米（GB 50180-2018）。",
     "page": "第 {p} 页", "generator": "gridgov 网格化治理空间底座",
     "unit_rows": "涉及单位",
+    "title_split": "{a} 拆分影响报告", "title_merge": "{a} 并入 {b} 影响报告",
+    "change_kind": "调整类型", "change_kind_move": "边界划转", "change_kind_split": "网格拆分",
+    "change_kind_merge": "合并撤并",
+    "role_new": "新设", "role_retired": "撤并", "role_from_split": "被拆分，保留原编码", "role_to_merge": "保留并接收",
+    "moved_area_split": "新设网格面积", "moved_area_merge": "并入面积",
+    "territory_split": "在地图上绘制的新网格范围", "territory_merge": "整体并入的单位",
+    "units_created": "新设单位", "units_retired": "撤并单位",
+    "map_territory_split": "新设网格范围", "map_territory_merge": "并入范围",
 }
 
 _EN: dict[str, str] = {
@@ -142,6 +150,15 @@ _EN: dict[str, str] = {
               "life circles of {rings} m (GB 50180-2018).",
     "page": "Page {p}", "generator": "gridgov, the spatial base for grid governance",
     "unit_rows": "Units involved",
+    "title_split": "Splitting {a}: impact of the change", "title_merge": "{a} into {b}: impact of the merge",
+    "change_kind": "Kind of change", "change_kind_move": "move of territory", "change_kind_split": "split of a grid",
+    "change_kind_merge": "merge",
+    "role_new": "new", "role_retired": "retired", "role_from_split": "split, keeps its code",
+    "role_to_merge": "stays, receives",
+    "moved_area_split": "Area of the new grids", "moved_area_merge": "Area merged",
+    "territory_split": "new grids drawn on the map", "territory_merge": "whole units merged",
+    "units_created": "New units", "units_retired": "Units retired",
+    "map_territory_split": "New grids' area", "map_territory_merge": "Area merged",
 }
 
 LABELS: dict[str, dict[str, str]] = {"zh": _ZH, "en": _EN}
@@ -151,6 +168,16 @@ def t(lang: str, key: str, **values: Any) -> str:
     """The label ``key`` in ``lang``, with ``{placeholders}`` filled."""
     text = LABELS[lang][key]
     return text.format(**values) if values else text
+
+
+def for_kind(lang: str, key: str, kind: str, **values: Any) -> str:
+    """The label ``key`` as a change of ``kind`` words it (``key_split``), else the plain ``key``."""
+    return t(lang, f"{key}_{kind}" if f"{key}_{kind}" in LABELS[lang] else key, **values)
+
+
+def role(lang: str, role_key: str, kind: str) -> str:
+    """A unit's role in the change, in words (a split's grid and a merge's unit that stays have their own)."""
+    return for_kind(lang, f"role_{role_key}", kind)
 
 
 def name(ref: Any, lang: str) -> str:

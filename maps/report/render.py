@@ -31,7 +31,13 @@ def _environment() -> Environment:
 
 def _title(report: ImpactReport, lang: str) -> str:
     p = report.proposal
-    return t(lang, "title", a=labels.name(p.from_unit, lang), b=labels.name(p.to_unit, lang))
+    if p.kind == "split":
+        return t(lang, "title_split", a=labels.name(p.from_unit, lang))
+    b = labels.name(p.to_unit, lang) if p.to_unit is not None else ""
+    if p.kind == "merge":
+        merged = ("、" if lang == "zh" else ", ").join(labels.name(u, lang) for u in report.summary.retired)
+        return t(lang, "title_merge", a=merged or labels.name(p.from_unit, lang), b=b)
+    return t(lang, "title", a=labels.name(p.from_unit, lang), b=b)
 
 
 def _page(report: ImpactReport, lang: str, mode: str) -> str:
@@ -50,7 +56,8 @@ def _page(report: ImpactReport, lang: str, mode: str) -> str:
         report=report, lang=lang, mode=mode, title=_title(report, lang),
         css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
         generated=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
-        t=functools.partial(t, lang), nm=lambda ref: labels.name(ref, lang), int=labels.integer, dec=labels.decimal,
+        t=functools.partial(t, lang), tk=lambda key, **v: labels.for_kind(lang, key, report.proposal.kind, **v),
+        nm=lambda ref: labels.name(ref, lang), int=labels.integer, dec=labels.decimal,
         paren=(lambda s: f"（{s}）") if lang == "zh" else (lambda s: f" ({s})"), sep="、" if lang == "zh" else ", ",
         tables=unit_tables(report, lang), access=access_rows(report, lang), sides=sides_rows(report, lang),
         static_map=base64.b64encode(render_static_map(report, lang)).decode(), interactive_map=interactive,

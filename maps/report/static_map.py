@@ -25,11 +25,18 @@ from shapely.geometry import shape
 
 from geo.crs import utm_crs_for
 from geo.impact.model import ImpactReport
-from maps.report.labels import name, t
+from maps.report.labels import for_kind, name, role, t
 
 FONT_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "DejaVu Sans")
 FROM_FILL, FROM_EDGE = "#a6c8e8", "#2b5d8a"
 TO_FILL, TO_EDGE = "#fbc98e", "#b35806"
+NEW_FILL, NEW_EDGE = "#b8e186", "#1b7837"  # a grid a split creates
+RETIRED_FILL, RETIRED_EDGE = "#d9d9d9", "#616161"  # a unit a merge retires (drawn hatched, dashed)
+# fill, edge and line style of each role in the change
+ROLE_STYLES: dict[str, tuple[str, str, Any]] = {
+    "from": (FROM_FILL, FROM_EDGE, "-"), "to": (TO_FILL, TO_EDGE, "-"), "new": (NEW_FILL, NEW_EDGE, "-"),
+    "retired": (RETIRED_FILL, RETIRED_EDGE, (0, (4, 2))),
+}
 TERRITORY_EDGE = "#c0392b"
 CONTEXT_FILL, CONTEXT_EDGE = "#f1f1f1", "#9a9a9a"
 BUILDING = "#222222"
@@ -116,13 +123,16 @@ def _panel(ax: Any, report: ImpactReport, side: str, crs: Any, lang: str, extent
     ax.set_yticks([])
     _fill(ax, context.geometry, facecolor=CONTEXT_FILL, edgecolor=CONTEXT_EDGE, linewidth=0.5, zorder=1)
     roles = units["role"] if not units.empty else gpd.pd.Series([], dtype=str)
-    main = units[roles.isin(["from", "to"])]
+    main = units[roles.isin(list(ROLE_STYLES))]
     grids = units[roles.str.startswith("grid_of_")]
-    for role, fill in (("from", FROM_FILL), ("to", TO_FILL)):
-        _fill(ax, main[main["role"] == role].geometry, facecolor=fill, edgecolor="none", zorder=2)
+    for role_key, (fill, _, _) in ROLE_STYLES.items():
+        mine = main[main["role"] == role_key].geometry
+        retired = role_key == "retired"
+        _fill(ax, mine, facecolor=fill, edgecolor=ROLE_STYLES["retired"][1] if retired else "none",
+              hatch="xx" if retired else None, linewidth=0.0, zorder=2)
     _outline(ax, grids.geometry, color=GRID_LINE, linewidth=0.5, linestyle=(0, (3, 2)), zorder=3)
-    for role, edge in (("from", FROM_EDGE), ("to", TO_EDGE)):
-        _outline(ax, main[main["role"] == role].geometry, color=edge, linewidth=1.4, zorder=4)
+    for role_key, (_, edge, dash) in ROLE_STYLES.items():
+        _outline(ax, main[main["role"] == role_key].geometry, color=edge, linewidth=1.4, linestyle=dash, zorder=4)
     _fill(ax, territory, facecolor="none", edgecolor=TERRITORY_EDGE, hatch="////", linewidth=0.0, zorder=5)
     _outline(ax, territory, color=TERRITORY_EDGE, linewidth=1.0, linestyle="--", zorder=5)
     points = gpd.GeoSeries(gpd.points_from_xy([h.lon for h in report.households], [h.lat for h in report.households]),
@@ -142,8 +152,8 @@ def _panel(ax: Any, report: ImpactReport, side: str, crs: Any, lang: str, extent
                     zorder=7, clip_on=True)
     for _, row in main.iterrows():
         p = row.geometry.representative_point()
-        ax.text(p.x, p.y, name(row, lang), fontproperties=_font(8.5, "bold"), color=FROM_EDGE if row["role"] ==
-                "from" else TO_EDGE, ha="center", va="center", zorder=9,
+        ax.text(p.x, p.y, name(row, lang), fontproperties=_font(8.5, "bold"), color=ROLE_STYLES[row["role"]][1],
+                ha="center", va="center", zorder=9,
                 bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
     ax.set_title(t(lang, "map_before" if side == "before" else "map_after"), fontproperties=_font(10, "bold"))
     _scale_bar(ax, lang)
@@ -151,14 +161,25 @@ def _panel(ax: Any, report: ImpactReport, side: str, crs: Any, lang: str, extent
 
 
 def _legend(fig: Figure, report: ImpactReport, lang: str) -> None:
-    a, b = report.proposal.from_unit, report.proposal.to_unit
-    handles = [
-        Patch(facecolor=FROM_FILL, edgecolor=FROM_EDGE, label=f"{name(a, lang)}（{t(lang, 'role_from')}）"
-              if lang == "zh" else f"{name(a, lang)} ({t(lang, 'role_from')})"),
-        Patch(facecolor=TO_FILL, edgecolor=TO_EDGE, label=f"{name(b, lang)}（{t(lang, 'role_to')}）"
-              if lang == "zh" else f"{name(b, lang)} ({t(lang, 'role_to')})"),
+    kind = report.proposal.kind
+    roles = dict.fromkeys(f["properties"]["role"] for side in (report.map.before, report.map.after)
+                          for f in side["features"] if f["properties"]["role"] in ROLE_STYLES)
+    handles: list[Any] = []
+    for role_key in ROLE_STYLES:
+        if role_key not in roles:
+            continue
+        units = [f["properties"] for side in (report.map.before, report.map.after) for f in side["features"]
+                 if f["properties"]["role"] == role_key]
+        names = list(dict.fromkeys(name(u, lang) for u in units))
+        shown = ("、" if lang == "zh" else ", ").join(names[:3]) + ("…" if len(names) > 3 else "")
+        words = role(lang, role_key, kind)
+        label = f"{shown}（{words}）" if lang == "zh" else f"{shown} ({words})"
+        fill, edge, dash = ROLE_STYLES[role_key]
+        handles.append(Patch(facecolor=fill, edgecolor=edge, linestyle=dash, hatch="xx" if role_key == "retired"
+                             else None, label=label))
+    handles += [
         Patch(facecolor="none", edgecolor=TERRITORY_EDGE, hatch="////", linestyle="--",
-              label=t(lang, "map_territory")),
+              label=for_kind(lang, "map_territory", kind)),
         Patch(facecolor=CONTEXT_FILL, edgecolor=CONTEXT_EDGE, label=t(lang, "map_context")),
         Line2D([], [], color=GRID_LINE, linewidth=0.8, linestyle=(0, (3, 2)), label=t(lang, "map_grids")),
         Line2D([], [], color=BUILDING, marker="o", linestyle="none", markersize=3, label=t(lang, "map_buildings")),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from geo.impact.model import ImpactReport, Median, UnitFigures, UnitImpact
-from maps.report.labels import decimal, integer, name, percent, signed, t
+from maps.report.labels import decimal, integer, name, percent, role, signed, t
 
 
 @dataclass
@@ -90,11 +90,15 @@ def _cells(unit: UnitImpact, key: str, places: int | None, flags: tuple[str, ...
     out = []
     for fig, value in ((unit.before, before), (unit.after, after)):
         flagged = any(f in fig.flags for f in flags)
-        if key == "contiguous":
+        if not fig.exists:  # before a new unit, after a retired one: nothing to show (its change counts from 0)
+            out.append(Cell("–", css="absent"))
+        elif key == "contiguous":
             out.append(Cell(t(lang, "yes") if value else t(lang, "no", n=fig.parts), flagged))
         else:
             out.append(Cell(_fmt(value, places), flagged))
-    if key == "contiguous" or before is None or after is None:
+    if key in ("contiguous", "compactness") and not (unit.before.exists and unit.after.exists):
+        out.append(Cell("", css="change"))
+    elif key == "contiguous" or before is None or after is None:
         out.append(Cell("", css="change"))
     else:
         delta = after - before
@@ -113,7 +117,7 @@ def _kind_label(median: Median, lang: str) -> str:
 
 
 def unit_tables(report: ImpactReport, lang: str) -> list[UnitTable]:
-    """One table per level: A and B, then their ancestors when the move crosses them."""
+    """One table per level: the changed units (A and B, new or retired ones), then the ancestors it crosses."""
     levels = list(dict.fromkeys(u.level for u in report.units))
     tables = []
     for level in levels:
@@ -145,7 +149,8 @@ def unit_tables(report: ImpactReport, lang: str) -> list[UnitTable]:
             if parts:
                 crossings.append(f"{name(unit, lang)} — " + "; ".join(parts))
         tables.append(UnitTable(
-            units=[{"name": name(u, lang), "code": u.code, "role": t(lang, f"role_{u.role}"), "css": u.role}
+            units=[{"name": name(u, lang), "code": u.code, "role": role(lang, u.role, report.proposal.kind),
+                    "css": u.role}
                    for u in units],
             median_headers=headers, rows=rows, crossings=crossings))
     return tables
