@@ -85,6 +85,8 @@ UNIT_STYLES: dict[str, dict[str, Any]] = {
     "drawn": {"color": "#d500f9", "weight": 2, "fillOpacity": 0.15},
     "territory": {"color": "#aa00ff", "weight": 1, "fillColor": "#aa00ff", "fillOpacity": 0.35},
     "after": {"color": "#0d47a1", "weight": 3, "dashArray": "8 6", "fill": False},
+    "created": {"color": "#1b7837", "weight": 3, "fillColor": "#b8e186", "fillOpacity": 0.45},
+    "retired": {"color": "#616161", "weight": 2, "dashArray": "2 6", "fillColor": "#9e9e9e", "fillOpacity": 0.4},
     "pending": {"color": "#7b1fa2", "weight": 2, "dashArray": "4 4", "fillColor": "#ce93d8",
                 "fillOpacity": 0.3},
     "building": {"radius": 3, "color": "#4e342e", "weight": 0.5, "fillColor": "#8d6e63", "fillOpacity": 0.8},

@@ -506,3 +506,97 @@ def test_draw_preview_apply_refresh_revert(browser: Browser, demo_db_url: str) -
         assert json.dumps([p["status"] for p in listed if p["id"] == proposal_id]) == '["reverted"]'
         unexpected = [f for f in tab.failed if "401" not in f]
         assert tab.external == [] and unexpected == [] and all("401" in e for e in tab.console_errors)
+
+
+def _nanjiao_grids(tab: MapPage) -> list[dict[str, Any]]:
+    box = shapely.geometry.shape(tab.api(f"/collections/communities/items/{NANJIAO}")["geometry"]).bounds
+    grids = tab.api("/collections/grids/items", bbox=",".join(map(str, box)), limit=1000)["features"]
+    return [g for g in grids if g["properties"]["parent_code"] == NANJIAO]
+
+
+def test_split_and_merge_drafts_preview_apply_and_revert(browser: Browser, demo_db_url: str) -> None:
+    with running_server(demo_db_url) as base:
+        tab = open_map(browser, base)
+        page = tab.page
+        grids = _nanjiao_grids(tab)
+        shapes = {g["properties"]["code"]: shapely.geometry.shape(g["geometry"]) for g in grids}
+        pair = next((a, b) for a in sorted(shapes) for b in sorted(shapes) if a < b
+                    and shapes[a].boundary.intersection(shapes[b].boundary).length > 0.001)
+        cut = next(c for c in sorted(shapes) if c not in pair)
+        minx, miny, maxx, maxy = shapes[cut].bounds
+        part = shapes[cut].intersection(shapely.box(minx, miny, (minx + maxx) / 2, maxy))
+        split = httpx.post(base + "/proposals", headers={"X-API-Key": PLANNER_KEY}, timeout=60, json={
+            "kind": "split", "from_code": cut, "parts": [shapely.geometry.mapping(part)],
+            "effective_date": "2025-03-01", "author": "测试规划员"})
+        assert split.status_code == 201, split.text
+        split_id, new_code = split.json()["proposal"]["id"], split.json()["preview"]["created"][0]
+
+        # The list says what the split does: its kind and "into 2 grids", not "from → null".
+        page.locator("#gg-tool-proposals").click()
+        row = page.locator(f"tr[data-id='{split_id}']")
+        row.wait_for()
+        assert row.locator("[data-kind='split']").inner_text() == "拆分"
+        assert "拆分为 2 个网格" in row.inner_text() and "null" not in row.inner_text()
+        row.locator("button[data-act='preview']").click()
+        page.locator(f"#gg-panel h2[data-proposal='{split_id}'][data-kind='split']").wait_for()
+        assert page.locator(f"#gg-panel th[data-role='new'][data-code='{new_code}']").inner_text().endswith("新设")
+        assert "被拆分" in page.locator(f"#gg-panel th[data-role='from'][data-code='{cut}']").inner_text()
+        created = tab.js("gg.layers.preview.getLayers().flatMap(g => g.getLayers ? g.getLayers() : [])"
+                         ".filter(l => l.feature && l.feature.properties.change === 'created')"
+                         ".map(l => [l.feature.properties.code, l.options.color])")
+        assert created == [[new_code, "#1b7837"]]  # drawn in the style of a new unit
+        tab.settle()
+        if tab.js("!!gg.config.features.impact"):
+            assert "拆分为2个网格" in page.locator("#gg-impact .gg-headline").inner_text()
+        tab.shot("30-split-preview")
+        page.locator("#gg-key").fill(PLANNER_KEY)
+        page.locator("#gg-apply").click()
+        page.locator(f"tr[data-id='{split_id}'][data-status='applied']").wait_for()
+        tab.settle()
+        assert tab.api(f"/collections/grids/items/{new_code}")["properties"]["parent_code"] == NANJIAO
+
+        # A merge made on the map: pick two adjacent grids, merge them into the first picked.
+        keep, gone = pair
+        tab.fit(shapely.union_all([shapes[keep], shapes[gone]]).buffer(0.003).bounds)
+        page.locator("#gg-tool-grids").click()
+        for code in pair:
+            inside = shapely.point_on_surface(shapes[code])
+            _click_map(tab, inside.x, inside.y)
+            page.locator(f".gg-chips li[data-code='{code}']").wait_for()
+        page.locator("#gg-author").fill("测试规划员")
+        page.locator("#gg-key").fill(PLANNER_KEY)
+        merge_button = page.locator("#gg-merge")
+        assert merge_button.get_attribute("data-to") == keep
+        merge_button.click()
+        heading = page.locator("#gg-panel h2[data-proposal][data-kind='merge']")
+        heading.wait_for()
+        merge_id = int(heading.get_attribute("data-proposal") or 0)
+        proposal = tab.api(f"/proposals/{merge_id}")
+        assert proposal["proposal"]["merge_codes"] == [gone] and proposal["proposal"]["to_code"] == keep
+        assert page.locator(f"#gg-panel th[data-role='retired'][data-code='{gone}']").inner_text().endswith("撤并")
+        assert "并入" in page.locator("#gg-panel .gg-what").inner_text()
+        retired = tab.js("gg.layers.preview.getLayers().flatMap(g => g.getLayers ? g.getLayers() : [])"
+                         ".filter(l => l.feature && l.feature.properties.change === 'retired')"
+                         ".map(l => [l.feature.properties.code, l.options.dashArray])")
+        assert retired == [[gone, "2 6"]]
+        tab.settle()
+        tab.shot("31-merge-preview")
+        page.locator("#gg-apply").click()
+        page.locator(f"tr[data-id='{merge_id}'][data-status='applied']").wait_for()
+        tab.settle()
+        assert httpx.get(f"{base}/collections/grids/items/{gone}", timeout=30).status_code == 404
+        merged = tab.api(f"/collections/grids/items/{keep}")["properties"]
+        expected = sum(g["properties"]["residents"] for g in grids if g["properties"]["code"] in pair)
+        assert merged["residents"] == expected
+        assert "合并" in page.locator(f"tr[data-id='{merge_id}'] [data-kind='merge']").inner_text()
+
+        revert = page.locator(f"tr[data-id='{merge_id}'] button[data-act='revert']")
+        revert.click()
+        revert.click()
+        page.locator(f"tr[data-id='{merge_id}'][data-status='reverted']").wait_for()
+        tab.settle()
+        assert tab.api(f"/collections/grids/items/{gone}")["properties"]["residents"] == next(
+            g["properties"]["residents"] for g in grids if g["properties"]["code"] == gone)
+        tab.shot("32-merge-reverted")
+        unexpected = [f for f in tab.failed if "/collections/grids/items/" not in f]
+        assert tab.external == [] and unexpected == [] and tab.console_errors == []

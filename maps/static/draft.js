@@ -180,7 +180,8 @@ window.gg = window.gg || {};
       + keyField()
       + '<p id="gg-draft-error" class="gg-error" role="alert" hidden></p>'
       + '<div class="gg-actions"><button type="submit" id="gg-preview" class="gg-btn gg-primary">' + gg.t("preview") + "</button>"
-      + '<button type="button" id="gg-draft-cancel" class="gg-btn">' + gg.t("cancel") + "</button></div></form>";
+      + '<button type="button" id="gg-draft-cancel" class="gg-btn">' + gg.t("cancel") + "</button></div>"
+      + mergeButton(d) + "</form>";
     const body = gg.panel.show(html, "draft");
     bindKeyField(body);
     const fromSelect = body.querySelector("#gg-from");
@@ -192,6 +193,8 @@ window.gg = window.gg || {};
     fromSelect.addEventListener("change", fillTo);
     fillTo();
     body.querySelector("#gg-draft-cancel").addEventListener("click", gg.clearDraft);
+    const merge = body.querySelector("#gg-merge");
+    if (merge) merge.addEventListener("click", () => submitDraft(body, "merge"));
     body.querySelector("#gg-draft").addEventListener("submit", (e) => {
       e.preventDefault();
       submitDraft(body);
@@ -218,7 +221,16 @@ window.gg = window.gg || {};
     }
   }
 
-  async function submitDraft(body) {
+  /** Two or more picked grids (of one community) can also be merged into the first one picked. */
+  function mergeButton(d) {
+    if (d.mode !== "grids" || d.grids.size < 2) return "";
+    const first = d.grids.values().next().value;
+    return '<p class="gg-muted">' + gg.t("merge_hint") + '</p><div class="gg-actions"><button type="button" id="gg-merge" class="gg-btn"'
+      + ' data-to="' + gg.esc(first.properties.code) + '">' + gg.esc(gg.t("merge_into_first", { name: gg.name(first.properties) }))
+      + "</button></div>";
+  }
+
+  async function submitDraft(body, kind) {
     const d = gg.draft;
     const value = (id) => body.querySelector(id).value.trim();
     const payload = {
@@ -226,7 +238,10 @@ window.gg = window.gg || {};
       reason: value("#gg-reason") || null, document_ref: value("#gg-docref") || null, author: value("#gg-author"),
       allow_non_adjacent: body.querySelector("#gg-nonadjacent").checked,
     };
-    if (d.mode === "area") {
+    if (kind === "merge") {  // the first picked grid stays; the others join it and are retired
+      const [keep, ...merged] = Array.from(d.grids.keys());
+      Object.assign(payload, { kind: "merge", to_code: keep, merge_codes: merged, from_code: merged[0] });
+    } else if (d.mode === "area") {
       payload.area = d.area;
       payload.area_crs = d.areaCrs;
     } else {
@@ -237,7 +252,7 @@ window.gg = window.gg || {};
       formError(body, new Error(gg.t("err_choose_units")), gg.t("ctx_preview"));
       return;
     }
-    const button = body.querySelector("#gg-preview");
+    const button = body.querySelector(kind === "merge" ? "#gg-merge" : "#gg-preview");
     button.disabled = true;
     try {
       gg.current = await gg.api("/proposals", { method: "POST", body: payload });

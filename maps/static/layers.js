@@ -291,7 +291,8 @@ window.gg = window.gg || {};
       const buildings = '<li><i class="gg-dot" style="background:' + building.fillColor + ";border-color:" + building.color
         + '"></i>' + gg.t("legend_buildings") + "</li>";
       const lines = [["subdistricts", gg.t("legend_subdistrict_line")], ["grids", gg.t("legend_grid_line")],
-        ["pending", gg.t("legend_pending")], ["after", gg.t("legend_after")], ["territory", gg.t("legend_territory")]]
+        ["pending", gg.t("legend_pending")], ["after", gg.t("legend_after")], ["territory", gg.t("legend_territory")],
+        ["created", gg.t("legend_created")], ["retired", gg.t("legend_retired")]]
         .map(([k, text]) => {
           const s = st.units[k];
           const fill = s.fill === false ? "transparent" : (s.fillColor || "transparent");

@@ -4,25 +4,67 @@ window.gg = window.gg || {};
 (function (gg) {
   gg.current = null; // the proposal being previewed: the POST /proposals or GET /proposals/{id} answer
 
+  // ---- what a proposal is, in words -----------------------------------------------------------
+  /** A unit's name from `names` (code -> name, e.g. the preview's units), the map's layers, or its code. */
+  function unitName(code, names) {
+    if (!code) return "–";
+    if (names && names[code]) return names[code];
+    for (const layer of ["communities", "grids", "subdistricts"]) {
+      const f = (gg.features[layer] || {})[code];
+      if (f) return gg.name(f.properties);
+    }
+    return code;
+  }
+
+  /** "A → B", "split A into 3 grids", "merge A, B into C" (escaped HTML). */
+  function describe(p, names) {
+    const kind = p.kind || "move";
+    const name = (code) => gg.esc(unitName(code, names));
+    if (kind === "split") {
+      return gg.t("split_summary", { from: name(p.from_code), n: (p.parts || []).length + 1 });
+    }
+    if (kind === "merge") {
+      const merged = (p.merge_codes && p.merge_codes.length ? p.merge_codes : [p.from_code]).map(name);
+      return gg.t("merge_summary", { merged: merged.join(gg.t("list_sep")), to: name(p.to_code) });
+    }
+    return gg.t("move_summary", { from: name(p.from_code), to: name(p.to_code) });
+  }
+  const kindBadge = (p) => '<span class="gg-kind gg-kind-' + gg.esc(p.kind || "move") + '" data-kind="' + gg.esc(p.kind || "move")
+    + '">' + gg.t("change_" + (p.kind || "move")) + "</span>";
+  gg.describeProposal = describe;
+
+  /** A unit's role in words: a split's grid and a merge's unit that stays have their own. */
+  const roleText = (role, kind) => {
+    const special = "role_" + role + "_" + (kind || "move");
+    return gg.t(special) !== special ? gg.t(special) : gg.t("role_" + role);
+  };
+
   // ---- preview ---------------------------------------------------------------------------------
   function drawPreview(preview) {
     const group = gg.layers.preview;
     group.clearLayers();
     if (!preview) return;
     const st = gg.config.styles.units;
+    const tip = (prefix) => (f, l) => l.bindTooltip(prefix + ": " + gg.esc(gg.name(f.properties)) + " " + gg.esc(f.properties.code)
+      + (f.properties.change && f.properties.change !== "changed" ? " · " + gg.t("role_" + (f.properties.change === "created"
+        ? "new" : "retired")) : ""), { sticky: true });
     if (preview.territory) gg.geoJSON(preview.territory, { style: st.territory, interactive: false, pane: "ggTop" }).addTo(group);
+    const retired = ((preview.before && preview.before.features) || []).filter((f) => f.properties.change === "retired");
+    if (retired.length) {  // a merge's retired units, where they were
+      gg.geoJSON({ type: "FeatureCollection", features: retired }, { style: st.retired, pane: "ggTop",
+        onEachFeature: tip(gg.t("before")) }).addTo(group);
+    }
     if (preview.after) {
       gg.geoJSON(preview.after, {
-        style: st.after,
+        style: (f) => (f.properties.change === "created" ? st.created : st.after),
         pane: "ggTop",
-        onEachFeature: (f, l) => l.bindTooltip(gg.t("after") + ": " + gg.esc(gg.name(f.properties)) + " " + gg.esc(f.properties.code),
-          { sticky: true }),
+        onEachFeature: tip(gg.t("after")),
       }).addTo(group);
     }
   }
 
   /** Before → after of every changed unit: one column per unit, one row per figure. */
-  function unitRows(units) {
+  function unitRows(units, kind) {
     const norm = gg.config.styles.residentsPerWorkerNorm;
     const load = (x) => (x.workers ? x.residents / x.workers : null);
     const figures = [
@@ -31,20 +73,30 @@ window.gg = window.gg || {};
       ["area_km2", (x) => x.area_km2, 2], ["compactness", (x) => x.compactness, 2],
     ];
     const head = "<tr><th></th>" + units.map((u) => '<th data-code="' + gg.esc(u.code) + '" data-role="' + u.role + '">'
-      + gg.esc(u.name) + "<br><small>" + gg.t("role_" + u.role) + "</small></th>").join("") + "</tr>";
+      + gg.esc(u.name) + "<br><small>" + roleText(u.role, kind) + "</small></th>").join("") + "</tr>";
+    // A new unit has no before and a retired one no after: shown as –, not as zeros.
+    const side = (u, x, value, digits) => ((u.role === "new" && x === u.before) || (u.role === "retired" && x === u.after)
+      ? "–" : gg.num(value, digits));
     const rows = figures.map(([key, get, digits, flag]) => "<tr><th>" + gg.t(key) + "</th>" + units.map((u) => {
       const a = get(u.after);
-      return "<td" + (flag && flag(a) ? ' class="gg-flag"' : "") + ">" + gg.num(get(u.before), digits) + " → " + gg.num(a, digits)
-        + "</td>";
+      return "<td" + (flag && u.role !== "retired" && flag(a) ? ' class="gg-flag"' : "") + ">" + side(u, u.before, get(u.before), digits)
+        + " → " + side(u, u.after, a, digits) + "</td>";
     }).join("") + "</tr>");
-    const parts = "<tr><th>" + gg.t("contiguous") + "</th>" + units.map((u) => "<td" + (u.after.contiguous === false
-      ? ' class="gg-flag">' + gg.t("parts", { n: u.after.parts }) : ">" + gg.t("yes")) + "</td>").join("") + "</tr>";
+    const parts = "<tr><th>" + gg.t("contiguous") + "</th>" + units.map((u) => "<td" + (u.role === "retired" ? ">–"
+      : u.after.contiguous === false ? ' class="gg-flag">' + gg.t("parts", { n: u.after.parts }) : ">" + gg.t("yes"))
+      + "</td>").join("") + "</tr>";
     return '<div class="gg-scroll"><table class="gg-table gg-units">' + head + rows.join("") + parts + "</table></div>";
   }
 
   function summaryHtml(preview) {
     const m = preview.moved || {};
-    let html = table([
+    const names = Object.fromEntries((preview.units || []).map((u) => [u.code, u.name]));
+    const listed = (codes) => '<span class="gg-codes">' + codes.map((c) => gg.esc(unitName(c, names)) + " <small>"
+      + gg.esc(c) + "</small>").join(gg.t("list_sep")) + "</span>";
+    const reshaped = [];
+    if ((preview.created || []).length) reshaped.push([gg.t("units_created"), listed(preview.created)]);
+    if ((preview.retired || []).length) reshaped.push([gg.t("units_retired"), listed(preview.retired)]);
+    let html = table(reshaped.concat([
       [gg.t("area_km2"), gg.num(m.area_km2, 3)], [gg.t("buildings"), gg.num(m.buildings)],
       [gg.t("households"), gg.num(m.households)], [gg.t("residents"), gg.num(m.residents)],
       [gg.t("elderly"), gg.num(m.elderly)], [gg.t("children"), gg.num(m.children)],
@@ -52,8 +104,8 @@ window.gg = window.gg || {};
       [gg.t("grids_moved_whole"), gg.num((preview.grids_moved_whole || []).length)],
       [gg.t("grids_split"), gg.num((preview.grids_split || []).length)],
       [gg.t("stations_moved"), gg.num((preview.stations || []).length)],
-    ].map((r) => [r[0], r[1]]));
-    if (preview.units && preview.units.length) html += "<h3>" + gg.t("before_after") + "</h3>" + unitRows(preview.units);
+    ]).map((r) => [r[0], r[1]]));
+    if (preview.units && preview.units.length) html += "<h3>" + gg.t("before_after") + "</h3>" + unitRows(preview.units, preview.kind);
     const warnings = preview.warnings || [];
     if (warnings.length) {
       html += "<h3>" + gg.t("warnings") + '</h3><ul class="gg-warnings">' + warnings.map((w) => "<li>" + gg.esc(w) + "</li>").join("") + "</ul>";
@@ -69,9 +121,10 @@ window.gg = window.gg || {};
     const preview = answer.preview || {};
     drawPreview(preview);
     const stale = answer.stale || [];
-    let html = '<h2 data-proposal="' + p.id + '">' + gg.t("proposal_n", { id: p.id }) + ' <span class="gg-status gg-status-'
-      + p.status + '">' + gg.t("status_" + p.status) + '</span></h2><p class="gg-sub">' + gg.esc(gg.communityName(p.from_code)) + " → "
-      + gg.esc(gg.communityName(p.to_code)) + " · " + gg.t("effective_date") + " " + gg.esc(p.effective_date)
+    const names = Object.fromEntries((preview.units || []).map((u) => [u.code, u.name]));
+    let html = '<h2 data-proposal="' + p.id + '" data-kind="' + gg.esc(p.kind || "move") + '">' + gg.t("proposal_n", { id: p.id })
+      + " " + kindBadge(p) + ' <span class="gg-status gg-status-' + p.status + '">' + gg.t("status_" + p.status)
+      + '</span></h2><p class="gg-sub gg-what">' + describe(p, names) + " · " + gg.t("effective_date") + " " + gg.esc(p.effective_date)
       + (p.document_ref ? " · " + gg.esc(p.document_ref) : "") + "</p>";
     if (stale.length) html += '<p class="gg-error">' + gg.t("stale") + " " + stale.map(gg.esc).join("; ") + "</p>";
     html += '<h3>' + gg.t("moves") + "</h3>" + summaryHtml(preview);
@@ -113,8 +166,11 @@ window.gg = window.gg || {};
         + (access.life_circles || []).map((c) => "<tr><th>" + gg.t("ring_share", { m: c.radius_m, min: c.minutes || "" })
           + "</th><td>" + gg.num(c.share_before * 100) + "% → " + gg.num(c.share_after * 100) + "%</td></tr>").join("") + "</table>";
     }
-    const shared = impact.boundary && impact.boundary.shared;
-    if (shared && shared.text) html += "<h4>" + gg.t("boundary_words") + "</h4><p>" + gg.esc(words(shared.text)) + "</p>";
+    // a move's A/B line; a split's new lines; the lines a merge removes
+    const lines = impact.boundary ? [impact.boundary.shared].concat(impact.boundary.lines || []).filter((l) => l && l.text) : [];
+    if (lines.length) {
+      html += "<h4>" + gg.t("boundary_words") + "</h4>" + lines.map((l) => "<p>" + gg.esc(words(l.text)) + "</p>").join("");
+    }
     const warnings = impact.warnings || [];
     if (warnings.length) {
       html += '<ul class="gg-warnings">' + warnings.map((w) => '<li data-severity="' + gg.esc(w.severity) + '">'
@@ -174,7 +230,7 @@ window.gg = window.gg || {};
       }
       return '<tr data-id="' + p.id + '" data-status="' + p.status + '"' + (p.id === highlightId ? ' class="gg-hl"' : "") + "><td>#"
         + p.id + '</td><td><span class="gg-status gg-status-' + p.status + '">' + gg.t("status_" + p.status) + "</span></td><td>"
-        + gg.esc(gg.communityName(p.from_code)) + " → " + gg.esc(gg.communityName(p.to_code)) + "<br><small>" + gg.esc(p.effective_date)
+        + kindBadge(p) + ' <span class="gg-what">' + describe(p) + "</span><br><small>" + gg.esc(p.effective_date)
         + (p.document_ref ? " · " + gg.esc(p.document_ref) : "") + " · " + gg.esc(p.author) + "</small></td><td>" + actions + "</td></tr>";
     });
     const html = "<h2>" + gg.t("proposals_title") + "</h2>" + gg.keyField()
@@ -235,8 +291,7 @@ window.gg = window.gg || {};
     }
     group.clearLayers();
     const st = gg.config.styles.units.pending;
-    const tip = (p) => gg.t("proposal_n", { id: p.id }) + ": " + gg.esc(gg.communityName(p.from_code)) + " → "
-      + gg.esc(gg.communityName(p.to_code));
+    const tip = (p) => gg.t("proposal_n", { id: p.id }) + " · " + gg.t("change_" + (p.kind || "move")) + ": " + describe(p);
     const withoutArea = [];
     data.proposals.forEach((p) => {
       if (p.area) gg.geoJSON(p.area, { style: st }).bindTooltip(tip(p), { sticky: true }).on("click", () => openProposal(p.id)).addTo(group);
