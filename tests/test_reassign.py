@@ -93,6 +93,8 @@ def test_a_drawn_area_splits_grids_and_moves_their_buildings(tiny: Engine) -> No
     assert all(code.startswith(C22) for code in split.values())
     assert preview["outside_area_m2"] > 100_000
     assert any("outside" in w for w in preview["warnings"])
+    assert len(preview["warnings_zh"]) == len(preview["warnings"])
+    assert any("之外" in w for w in preview["warnings_zh"])  # the same warnings, worded in Chinese
     after = snapshot(tiny, LATER)
     for old, new in split.items():
         assert after["parents"][new] == C22 and after["parents"][old] == C21

@@ -98,6 +98,7 @@ def test_a_community_merge_across_sub_districts_brings_grids_stations_and_worker
     roles = {u["code"]: u["role"] for u in preview["units"]}
     assert roles == {C12: "retired", C22: "to", "520499001": "from_ancestor", "520499002": "to_ancestor"}
     assert any("party service centre" in w for w in preview["warnings"])
+    assert any("党群服务中心" in w for w in preview["warnings_zh"])
     after = snapshot(tiny, LATER)
     assert after["parents"]["520499001002001"] == after["parents"]["520499001002002"] == C22
     assert after["stations"]["520499001002S01"] == C22

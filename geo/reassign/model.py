@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from shapely.geometry.base import BaseGeometry
 
@@ -63,6 +63,16 @@ class UnitChange:
         return self.geom_after is None
 
 
+class Notice(NamedTuple):
+    """A warning of a preview, worded in English and in Chinese."""
+
+    en: str
+    zh: str
+
+
+LEVEL_ZH = {"subdistrict": "街道", "community": "社区", "grid": "网格"}
+
+
 @dataclass
 class Plan:
     """Everything a proposal does, computed against the current versions (``base_versions``)."""
@@ -76,4 +86,4 @@ class Plan:
     stations: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (community before, after)
     base_versions: dict[str, int] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from geo.domain import Level
 from geo.errors import InvalidInput
 from geo.reassign.geometry import MIN_SHARED_EDGE_M, NOISE_M2, area_m2, common, cut, join, shared_edge_m
-from geo.reassign.model import Plan, ProposalRequest, UnitChange
+from geo.reassign.model import Notice, Plan, ProposalRequest, UnitChange
 from geo.reassign.steps import (
     find_unit,
     move_stations,
@@ -186,5 +186,8 @@ def _merge_stations(conn: Connection, plan: Plan, codes: list[str], keep: Any) -
     for row in stations.itertuples():
         plan.stations[row.code] = (row.community_code, keep["code"])
         if row.kind == "party_service_center":
-            plan.warnings.append(f"{row.name} ({row.code}), the party service centre of {row.community_code}, "
-                                 f"now serves {keep['name']} ({keep['code']}) beside its own centre")
+            plan.warnings.append(Notice(
+                f"{row.name} ({row.code}), the party service centre of {row.community_code}, now serves "
+                f"{keep['name']} ({keep['code']}) beside its own centre",
+                f"{row.name}（{row.code}）原为{row.community_code}的党群服务中心，合并后与{keep['name']}"
+                f"（{keep['code']}）自有的中心一并服务{keep['name']}"))

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 from geo.errors import Conflict, InvalidInput
 from geo.reassign.figures import compute_figures
 from geo.reassign.geometry import MIN_SHARED_EDGE_M, NOISE_M2, shared_edge_m
-from geo.reassign.model import Plan, ProposalRequest
+from geo.reassign.model import LEVEL_ZH, Notice, Plan, ProposalRequest
 from geo.reassign.plan import compute_plan
 from geo.reassign.proposals import (
     ProposalRecord,
@@ -49,26 +49,40 @@ def _stale(conn: Connection, record: ProposalRecord) -> list[str]:
     ]
 
 
-def _warnings(plan: Plan, figures: dict[str, Any]) -> list[str]:
+def _warnings(plan: Plan, figures: dict[str, Any]) -> list[Notice]:
     out = []
     if plan.outside_area_m2 >= NOISE_M2:
-        out.append(f"{plan.outside_area_m2:,.0f} m² of the drawn area lie outside {plan.request.from_code} "
-                   "and are ignored")
+        m2 = f"{plan.outside_area_m2:,.0f}"
+        out.append(Notice(f"{m2} m² of the drawn area lie outside {plan.request.from_code} and are ignored",
+                          f"所绘范围中有{m2}平方米位于{plan.request.from_code}之外，不予调整"))
     for unit in figures["units"]:
+        name = f"{unit['name']} ({unit['code']})"
+        name_zh = f"{unit['name']}（{unit['code']}）"
         if unit["role"] in ("from", "to", "new") and not unit["after"]["contiguous"]:
-            out.append(f"{unit['name']} ({unit['code']}) would be in {unit['after']['parts']} separate parts")
+            parts = unit["after"]["parts"]
+            out.append(Notice(f"{name} would be in {parts} separate parts",
+                              f"{name_zh}调整后将分为{parts}块互不相连的区域"))
         if unit["role"] == "from" and unit["after"]["residents"] == 0:
-            out.append(f"{unit['name']} ({unit['code']}) would have no residents left")
+            out.append(Notice(f"{name} would have no residents left", f"{name_zh}调整后将没有居民"))
         if unit["role"] == "new" and unit["after"]["residents"] == 0:
-            out.append(f"new {unit['level']} {unit['name']} ({unit['code']}) would have no residents")
+            out.append(Notice(f"new {unit['level']} {name} would have no residents",
+                              f"新设{LEVEL_ZH.get(unit['level'], unit['level'])}{name_zh}没有居民"))
     to_unit = next((u for u in plan.units if u.code == plan.request.to_code), None)
     if (plan.request.kind == "move" and to_unit is not None
             and shared_edge_m(plan.territory, to_unit.geom_before) < MIN_SHARED_EDGE_M):
-        out.append(f"the moved area does not touch {to_unit.name}: it would be an exclave")
+        out.append(Notice(f"the moved area does not touch {to_unit.name}: it would be an exclave",
+                          f"划出区域与{to_unit.name}不相邻，将成为飞地"))
     out += plan.warnings
-    out += [f"new community {u.code} ({u.name}) has no workers yet" for u in plan.units
-            if u.version_before is None and u.level == "community"]
+    for u in plan.units:
+        if u.created and u.level == "community":
+            out.append(Notice(f"new community {u.code} ({u.name}) has no workers yet",
+                              f"新设社区{u.name}（{u.code}）尚无社区工作者"))
     return out
+
+
+def _worded(notices: list[Notice]) -> dict[str, list[str]]:
+    """``warnings`` in English and ``warnings_zh`` in Chinese, in the same order (as ``name_en`` beside ``name``)."""
+    return {"warnings": [n.en for n in notices], "warnings_zh": [n.zh for n in notices]}
 
 
 def _geojson(plan: Plan) -> dict[str, Any]:
@@ -104,7 +118,7 @@ def describe_plan(conn: Connection, plan: Plan, *, geometry: bool = True) -> dic
         "buildings_moved_to_new_grids": len(plan.buildings),
         "stations": [{"code": c, "from": a, "to": b} for c, (a, b) in sorted(plan.stations.items())],
         "outside_area_m2": round(plan.outside_area_m2, 1),
-        "warnings": _warnings(plan, figures),
+        **_worded(_warnings(plan, figures)),
     }
     return {**body, **_geojson(plan)} if geometry else body
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 from geo.domain import Level
 from geo.errors import InvalidInput
 from geo.reassign.geometry import NOISE_M2, area_m2, cut, join
-from geo.reassign.model import Plan, ProposalRequest, UnitChange
+from geo.reassign.model import Notice, Plan, ProposalRequest, UnitChange
 from geo.store import read_latest
 
 
@@ -119,8 +119,10 @@ def move_stations(conn: Connection, plan: Plan, territory: BaseGeometry) -> None
     for row, old, new in zip(inside.itertuples(), before, after, strict=True):
         if old is not None and new is not None and row.community_code == old and old != new:
             if row.kind == "party_service_center":
-                plan.warnings.append(f"{row.name} ({row.code}), the party service centre of {old}, "
-                                     f"would stand in {new}'s territory; it stays with {old}")
+                plan.warnings.append(Notice(
+                    f"{row.name} ({row.code}), the party service centre of {old}, would stand in {new}'s territory; "
+                    f"it stays with {old}",
+                    f"{row.name}（{row.code}）是{old}的党群服务中心，调整后位于{new}境内，仍归{old}管理"))
             else:
                 plan.stations[row.code] = (old, new)
 
