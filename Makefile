@@ -54,7 +54,7 @@ $(DEMO_DB): $(DEMO_GPKG)
 		--document-ref "synthetic demo"
 
 bench: $(BIN)/gridgov
-	@echo "see bench/README.md"
+	@cat bench/README.md
 
 clean:
 	rm -rf $(VENV) var data/build test-output
