@@ -20,41 +20,37 @@ def _echo(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def _area(path: Path | None) -> Any:
-    if path is None:
-        return None
+def _geometries(path: Path, field: str) -> list[Any]:
+    """The geometries of a GeoJSON file (a FeatureCollection's, in order; a Feature's; or the file's own)."""
     from shapely.geometry import shape
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise InvalidInput(f"cannot read {path} as GeoJSON: {exc}", field="area") from None
+        raise InvalidInput(f"cannot read {path} as GeoJSON: {exc}", field=field) from None
     if data.get("type") == "FeatureCollection":
-        data = data["features"][0]["geometry"] if data.get("features") else {}
-    elif data.get("type") == "Feature":
-        data = data.get("geometry") or {}
+        found = [f.get("geometry") or {} for f in data.get("features", [])]
+    else:
+        found = [data.get("geometry") or {}] if data.get("type") == "Feature" else [data]
     try:
-        return shape(data)
+        return [shape(g) for g in found]
     except Exception as exc:  # noqa: BLE001 - malformed GeoJSON is the user's to fix
-        raise InvalidInput(f"{path} holds no GeoJSON geometry: {exc}", field="area") from None
+        raise InvalidInput(f"{path} holds no GeoJSON geometry: {exc}", field=field) from None
+
+
+def _area(path: Path | None) -> Any:
+    """A move's drawn polygon: the file's (first) geometry."""
+    if path is None:
+        return None
+    found = _geometries(path, "area")
+    if not found:
+        raise InvalidInput(f"{path} holds no GeoJSON geometry", field="area")
+    return found[0]
 
 
 def _parts(path: Path | None) -> tuple[Any, ...] | None:
-    """Every feature (or geometry) of a GeoJSON file, in order: the parts of a split."""
-    if path is None:
-        return None
-    from shapely.geometry import shape
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"cannot read {path} as GeoJSON: {exc}", field="parts") from None
-    geometries = ([f.get("geometry") or {} for f in data.get("features", [])] if data.get("type") == "FeatureCollection"
-                  else [data.get("geometry") or {}] if data.get("type") == "Feature" else [data])
-    try:
-        return tuple(shape(g) for g in geometries)
-    except Exception as exc:  # noqa: BLE001 - malformed GeoJSON is the user's to fix
-        raise InvalidInput(f"{path} holds a feature with no GeoJSON geometry: {exc}", field="parts") from None
+    """A split's parts: every geometry of the file, in order."""
+    return tuple(_geometries(path, "parts")) if path is not None else None
 
 
 def _codes(value: str | None) -> tuple[str, ...] | None:

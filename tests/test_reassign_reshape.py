@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from shapely.geometry import box
 from sqlalchemy import Engine, text
-from test_reassign import DAY, LATER, assert_invariants, assert_same_map, request, snapshot
+from test_reassign import DAY, LATER, apply, assert_invariants, assert_same_map, request, snapshot
 
 from geo.errors import Conflict, InvalidInput
-from geo.reassign import ProposalRequest, apply_proposal, create_proposal, preview_proposal, revert_proposal
+from geo.reassign import ProposalRequest, apply_proposal, create_proposal, revert_proposal
 
 C11, C12, C22 = "520499001001", "520499001002", "520499002002"
 G111, G112 = "520499001001001", "520499001001002"  # C11's west and east grid
@@ -35,13 +35,6 @@ def split(grid: str, *parts: Any, **kw: Any) -> ProposalRequest:
 def merge(keep: str, *codes: str, **kw: Any) -> ProposalRequest:
     return ProposalRequest(kind="merge", from_code=kw.pop("from_code", codes[0] if codes else ""), to_code=keep,
                            effective_date=DAY, author="test planner", merge_codes=codes, **kw)
-
-
-def apply(engine: Engine, req: ProposalRequest) -> tuple[int, dict[str, Any]]:
-    pid = create_proposal(engine, req)
-    preview = preview_proposal(engine, pid)["preview"]
-    apply_proposal(engine, pid, author="test planner")
-    return pid, preview
 
 
 def test_a_split_makes_new_grids_of_the_same_community_and_reverts_exactly(tiny: Engine) -> None:
