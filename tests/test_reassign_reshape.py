@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from shapely.geometry import box
+from shapely.geometry import Point, Polygon, box
 from sqlalchemy import Engine, text
 from test_reassign import DAY, LATER, apply, assert_invariants, assert_same_map, request, snapshot
 
@@ -118,6 +118,9 @@ def test_a_community_merge_across_sub_districts_brings_grids_stations_and_worker
         (lambda: split(G111, box(106.1, 26.1, 106.2, 26.2)), "parts", "does not overlap"),
         (lambda: split(G111, box(105.9, 25.9, 106.1, 26.1)), "parts", "whole grid"),
         (lambda: split(G111), "parts", "empty"),
+        (lambda: split(G111, WEST, Point(106.005, 26.015)), "parts", "part 2: parts must be a Polygon"),
+        (lambda: split(G111, Polygon([(106.0, 26.01), (106.004, 26.02), (106.004, 26.01), (106.0, 26.02)])),
+         "parts", "part 1: parts is not a valid polygon"),
         (lambda: split(C11, WEST), "from_code", "only grids"),
         (lambda: split(G111, WEST, to_code=G112), "to_code", "leave to_code empty"),
         (lambda: split(G111, WEST, child_codes=("x",)), "child_codes", "does not take"),

@@ -48,7 +48,10 @@ def _clean_parts(grid: BaseGeometry, code: str, drawn: tuple[BaseGeometry, ...]
     """
     parts: list[BaseGeometry] = []
     for i, area in enumerate(drawn, start=1):
-        piece = common(check_area(area), grid)
+        try:
+            piece = common(check_area(area, field="parts"), grid)
+        except InvalidInput as exc:
+            raise InvalidInput(f"part {i}: {exc.message}", field="parts") from None
         taken = join(*parts) if parts else None
         if taken is not None and area_m2(common(piece, taken)) >= NOISE_M2:
             raise InvalidInput(f"part {i} overlaps an earlier part; parts must not overlap", field="parts")

@@ -15,19 +15,19 @@ from geo.reassign.model import ProposalRequest
 from geo.store import read_latest
 
 
-def check_area(area: Any) -> BaseGeometry:
-    """A drawn area must be a valid, non-empty polygon or multipolygon in lon/lat."""
+def check_area(area: Any, field: str = "area") -> BaseGeometry:
+    """A drawn area must be a valid, non-empty polygon or multipolygon in lon/lat (errors name ``field``)."""
     if not isinstance(area, BaseGeometry):
-        raise InvalidInput("area must be a GeoJSON Polygon or MultiPolygon", field="area")
+        raise InvalidInput(f"{field} must be a GeoJSON Polygon or MultiPolygon", field=field)
     if area.is_empty:
-        raise InvalidInput("area is empty", field="area")
+        raise InvalidInput(f"{field} is empty", field=field)
     if area.geom_type not in ("Polygon", "MultiPolygon"):
-        raise InvalidInput(f"area must be a Polygon or MultiPolygon, not a {area.geom_type}", field="area")
+        raise InvalidInput(f"{field} must be a Polygon or MultiPolygon, not a {area.geom_type}", field=field)
     if not area.is_valid:
-        raise InvalidInput(f"area is not a valid polygon: {shapely.is_valid_reason(area)}", field="area")
+        raise InvalidInput(f"{field} is not a valid polygon: {shapely.is_valid_reason(area)}", field=field)
     minx, miny, maxx, maxy = area.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise InvalidInput("area coordinates are not lon/lat in EPSG:4326 (declare its CRS)", field="area")
+        raise InvalidInput(f"{field} coordinates are not lon/lat in EPSG:4326 (declare its CRS)", field=field)
     return shapely.set_precision(area, GRID)
 
 
