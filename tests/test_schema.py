@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from geo.db import migrate
 
 TABLES = {"units", "buildings", "stations", "proposals", "change_log", "api_keys", "alembic_version"}
+HEAD = "0005"
 
 
 def test_migration_creates_every_table(engine: Engine) -> None:
@@ -20,7 +21,35 @@ def test_migration_creates_every_table(engine: Engine) -> None:
 def test_migration_is_idempotent(engine: Engine) -> None:
     migrate(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD
+
+
+def test_proposals_survive_the_split_and_merge_migration_both_ways(engine: Engine) -> None:
+    """0005 lets a split have no to_code; on SQLite by editing the stored schema (see the migration)."""
+    from alembic import command
+
+    from geo.db import _alembic_config
+
+    command.downgrade(_alembic_config(engine), "0004")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO proposals (status, level, from_code, to_code, effective_date, author, base_versions) "
+            "VALUES ('draft', 'grid', 'a', 'b', '2025-03-01', 'x', '{}')"))
+    migrate(engine)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT kind, to_code FROM proposals")).one() == ("move", "b")
+        conn.execute(text(
+            "INSERT INTO proposals (status, level, kind, from_code, to_code, effective_date, author, base_versions) "
+            "VALUES ('draft', 'grid', 'split', 'c', NULL, '2025-03-01', 'x', '{}')"))
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+            assert conn.execute(text("SELECT count(*) FROM geometry_columns WHERE f_table_name = 'proposals'")
+                                ).scalar_one() == 1  # SpatiaLite still knows the area column
+    command.downgrade(_alembic_config(engine), "0004")  # drops the split, keeps the move
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT from_code FROM proposals")).scalars().all() == ["a"]
+    migrate(engine)
 
 
 def _spatially_indexed(engine: Engine) -> set[str]:
