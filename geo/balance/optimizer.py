@@ -187,22 +187,25 @@ def solve(problem: Problem, *, time_limit: float = 10.0, method: str = "auto", t
         return first
     remaining = time_limit - (time.perf_counter() - started)
     second = _solve(problem, time_limit=remaining, method="hybrid", threads=threads, start=first.assign)
-    best = min((s for s in (first, second) if s.assign is not None), key=_rank, default=second)
+    weights, _ = problem.fix_weights
+
+    def fixed(s: Solution) -> int:  # phase 1's objective: the weighted count within tolerance
+        return int(weights @ problem.within_strict(s.assign)) if s.assign is not None else -1
+
+    best = min((s for s in (first, second) if s.assign is not None),
+               key=lambda s: (-fixed(s), s.moved_residents or 0), default=second)
     return Solution(
         status=second.status, assign=best.assign, out_of_tolerance=best.out_of_tolerance,
         out_of_tolerance_bound=_max(first.out_of_tolerance_bound, second.out_of_tolerance_bound),
         moved_residents=best.moved_residents,
+        # a phase-2 bound holds for answers that fix as much as its own phase 1 did
         moved_residents_bound=_max(first.moved_residents_bound, second.moved_residents_bound)
-        if first.out_of_tolerance == second.out_of_tolerance else best.moved_residents_bound,
+        if fixed(first) == fixed(second) else best.moved_residents_bound,
         gap=None, seconds=time.perf_counter() - started, message=second.message,
     ).with_gap()
 
 
 METHODS = ("auto", "cuts", "flow", "hybrid")
-
-
-def _rank(s: Solution) -> tuple[int, int]:
-    return (s.out_of_tolerance or 0, s.moved_residents or 0)
 
 
 def _max(a: float | None, b: float | None) -> float | None:
