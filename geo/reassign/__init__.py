@@ -1,8 +1,9 @@
-"""Boundary reassignment: move grids or a drawn area from one unit to a neighbour, safely.
+"""Boundary reassignment: move grids or a drawn area to a neighbour, split a grid, merge units; safely.
 
 ``create_proposal`` checks and stores a draft; ``preview_proposal`` shows what it does;
 ``apply_proposal`` writes it atomically as new versions; ``revert_proposal`` undoes it as a
-further change. See :mod:`geo.reassign.plan` for how a move is computed.
+further change. See :mod:`geo.reassign.plan` for how a move is computed and
+:mod:`geo.reassign.reshape` for splits and merges.
 """
 
 from geo.reassign.model import Plan, ProposalRequest
