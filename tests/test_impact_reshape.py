@@ -164,6 +164,7 @@ def test_a_community_merge_report_brings_workers_grids_and_the_centre(tiny: Engi
     assert {h.community_after.code for h in draft.households} == {C22}
     assert {h.grid_before.code for h in draft.households} == {f"{C12}001", f"{C12}002"}
     assert any(w.code == "centre_merged" and "社区22" in w.message.zh for w in draft.warnings)
+    assert any("党群服务中心" in w.zh and "party service centre" in w.en for w in draft.preview_warnings)
     assert draft.access.after.residents_without_centre == 0
     assert {f["properties"]["role"] for f in draft.map.before["features"]} == {
         "retired", "to", "grid_of_retired", "grid_of_to"}

@@ -1,8 +1,8 @@
 """Section 7: invariant and norm issues of a change, worded in Chinese and English.
 
-The reassignment preview words its own warnings in English only; each of its kinds is re-derived
-here from the report's figures (so that both languages say the same), and the preview's text is
-kept beside them in the report (``preview_warnings``).
+Each kind of the reassignment preview's own warnings is re-derived here from the report's figures,
+so that the report's warnings follow its norms and severities; the preview's warnings are kept
+beside them in the report (``preview_warnings``, in both languages).
 """
 
 from __future__ import annotations

@@ -374,6 +374,13 @@ def _report(conn: Connection, record: dict[str, Any], preview: dict[str, Any], s
         synthetic_data=bool(before["synthetic"].any() or after["synthetic"].any()), proposal=info, stale=stale,
         norms=norms, headline=_headline(info, summary), summary=summary, units=units, medians=medians,
         access=access, households=_households(frame, sides, d_before, d_after), boundary=boundary,
-        warnings=impact_warnings(units, access, facts, norms), preview_warnings=list(preview.get("warnings", [])),
+        warnings=impact_warnings(units, access, facts, norms), preview_warnings=_preview_warnings(preview),
         map=_map(sides, main, level),
     )
+
+
+def _preview_warnings(preview: dict[str, Any]) -> list[Text]:
+    """The preview's warnings in both languages (changes recorded before they had a Chinese wording: English)."""
+    en = list(preview.get("warnings", []))
+    zh = list(preview.get("warnings_zh", en))
+    return [Text(zh=z, en=e) for z, e in zip(zh, en, strict=True)]

@@ -397,5 +397,5 @@ class ImpactReport(BaseModel):
     households: list[AffectedBuilding]
     boundary: Boundary
     warnings: list[ImpactWarning]
-    preview_warnings: list[str] = Field(description="The reassignment preview's own warnings, as it words them.")
+    preview_warnings: list[Text] = Field(description="The reassignment preview's own warnings.")
     map: MapData

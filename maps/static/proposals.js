@@ -106,7 +106,7 @@ window.gg = window.gg || {};
       [gg.t("stations_moved"), gg.num((preview.stations || []).length)],
     ]).map((r) => [r[0], r[1]]));
     if (preview.units && preview.units.length) html += "<h3>" + gg.t("before_after") + "</h3>" + unitRows(preview.units, preview.kind);
-    const warnings = preview.warnings || [];
+    const warnings = (gg.lang === "en" ? preview.warnings : preview.warnings_zh || preview.warnings) || [];
     if (warnings.length) {
       html += "<h3>" + gg.t("warnings") + '</h3><ul class="gg-warnings">' + warnings.map((w) => "<li>" + gg.esc(w) + "</li>").join("") + "</ul>";
     }
