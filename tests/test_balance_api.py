@@ -174,3 +174,27 @@ def test_the_cli_prints_load_staffing_and_balance(tiny_db_url: str) -> None:
     done = runner.invoke(app, ["grid-splits", "--database", tiny_db_url, "--village-min-households", "90",
                                "--village-max-households", "50"])
     assert done.exit_code == 2 and "household band" in done.output
+
+
+def test_a_batch_of_drafts_is_checked_first_and_a_refusal_says_what_was_applied(client) -> None:
+    def draft(body: dict) -> int:
+        made = client.post("/proposals", headers=PLANNER, json={"effective_date": "2025-03-01", "author": "x", **body})
+        assert made.status_code == 201, made.text
+        return made.json()["proposal"]["id"]
+
+    merge = draft({"kind": "merge", "to_code": "520499001001001", "merge_codes": ["520499001001002"]})
+    split = draft({"kind": "split", "from_code": "520499001001002",
+                   "parts": [{"type": "Polygon", "coordinates": [[[106.011, 26.011], [106.015, 26.011],
+                                                                  [106.015, 26.015], [106.011, 26.011]]]}]})
+    unknown = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": [merge, 999]})
+    assert unknown.status_code == 404
+    twice = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": [merge, merge]})
+    assert twice.status_code == 422 and twice.json()["error"]["field"] == "proposal_ids"
+    assert client.get(f"/proposals/{merge}").json()["proposal"]["status"] == "draft"  # nothing applied
+    refused = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": [merge, split]})
+    assert refused.status_code == 422, refused.text  # the split's grid was merged away by the first draft
+    message = refused.json()["error"]["message"]
+    assert f"proposal {split} was refused" in message and f"Applied before it: {merge}" in message
+    assert client.get(f"/proposals/{merge}").json()["proposal"]["status"] == "applied"
+    again = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": [merge]})
+    assert again.status_code == 409 and "nothing was applied" in again.json()["error"]["message"]

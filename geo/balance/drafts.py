@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from geo.balance.moves import Move
 from geo.balance.splits import GridPlan
-from geo.errors import Conflict
+from geo.errors import Conflict, InvalidInput
 from geo.reassign import ProposalRequest, apply_proposal, create_proposal
 from geo.reassign.proposals import load_proposal
 
@@ -87,20 +87,41 @@ def create_drafts(engine: Engine, requests: Sequence[ProposalRequest]) -> list[i
 
 
 def apply_drafts(engine: Engine, proposal_ids: Sequence[int], *, author: str) -> list[dict[str, Any]]:
-    """Apply drafts in order; a draft made stale by an earlier one is recomputed and the new one applied."""
-    out = []
+    """Apply drafts in order; a draft made stale by an earlier one is recomputed and the new one applied.
+
+    Every id is checked to be a draft before any is applied. Each draft applies atomically; if one
+    is refused, the ones before it stay applied and the error says which, and the rest are not tried.
+    """
+    if len(set(proposal_ids)) != len(proposal_ids):
+        raise InvalidInput("proposal_ids names a proposal twice", field="proposal_ids")
+    with engine.connect() as conn:
+        for pid in proposal_ids:
+            status = load_proposal(conn, pid).status
+            if status != "draft":
+                raise Conflict(f"proposal {pid} is {status}, not a draft; nothing was applied", field="proposal_ids")
+    out: list[dict[str, Any]] = []
     for pid in proposal_ids:
         try:
-            applied = apply_proposal(engine, pid, author=author)
-            out.append({"proposal_id": pid, "applied_id": pid, "change_id": applied["change_id"]})
-        except Conflict:
-            with engine.connect() as conn:
-                record = load_proposal(conn, pid)
-            if record.status != "draft":
-                raise
-            # the stored request allows non-adjacent moves (it was checked when drafted); check again
-            fresh = create_proposal(engine, dataclasses.replace(record.request(), allow_non_adjacent=False))
-            applied = apply_proposal(engine, fresh, author=author)
-            out.append({"proposal_id": pid, "applied_id": fresh, "change_id": applied["change_id"],
-                        "note": f"proposal {pid} was stale after the moves before it; recomputed as {fresh}"})
+            out.append(_apply_one(engine, pid, author=author))
+        except (Conflict, InvalidInput) as exc:  # the same kind of error, saying what was applied
+            done = ", ".join(str(step["proposal_id"]) for step in out) or "none"
+            kind = Conflict if isinstance(exc, Conflict) else InvalidInput
+            raise kind(f"proposal {pid} was refused: {exc.message}. Applied before it: {done}; "
+                       "the rest were not applied", field="proposal_ids") from None
     return out
+
+
+def _apply_one(engine: Engine, pid: int, *, author: str) -> dict[str, Any]:
+    try:
+        applied = apply_proposal(engine, pid, author=author)
+        return {"proposal_id": pid, "applied_id": pid, "change_id": applied["change_id"]}
+    except Conflict:
+        with engine.connect() as conn:
+            record = load_proposal(conn, pid)
+        if record.status != "draft":
+            raise
+    # the stored request allows non-adjacent moves (it was checked when drafted); check again
+    fresh = create_proposal(engine, dataclasses.replace(record.request(), allow_non_adjacent=False))
+    applied = apply_proposal(engine, fresh, author=author)
+    return {"proposal_id": pid, "applied_id": fresh, "change_id": applied["change_id"],
+            "note": f"proposal {pid} was stale after the changes before it; recomputed as {fresh}"}
