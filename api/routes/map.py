@@ -36,13 +36,15 @@ log = logging.getLogger("gridgov.api.map")
 
 GEOJSON = "application/geo+json"
 _cache_lock = threading.Lock()
-# Optional endpoints the page uses when they exist: a sample path of each, matched against the app's routes.
+# Optional endpoints the page uses when they exist: a sample request of each, matched against the app's routes.
 _OPTIONAL = {
-    "proposals": "/proposals",
-    "history": "/units/0/history",
-    "impact": "/proposals/0/impact",
-    "report": "/proposals/0/report.html",
-    "load": "/load",
+    "proposals": "GET /proposals",
+    "history": "GET /units/0/history",
+    "impact": "GET /proposals/0/impact",
+    "report": "GET /proposals/0/report.html",
+    "load": "GET /load",
+    "balance": "POST /balance",
+    "grid_splits": "POST /grid-splits",
 }
 
 
@@ -76,12 +78,13 @@ def _features(app: FastAPI) -> frozenset[str]:
     """Which optional endpoints the app has (routes do not change once it is built: computed once)."""
     found: frozenset[str] | None = getattr(app.state, "map_features", None)
     if found is None:
-        def routed(path: str) -> bool:
-            scope = {"type": "http", "path": path, "method": "GET", "root_path": "", "headers": [],
+        def routed(request: str) -> bool:
+            method, path = request.split(" ", 1)
+            scope = {"type": "http", "path": path, "method": method, "root_path": "", "headers": [],
                      "query_string": b""}
             return any(route.matches(scope)[0] == Match.FULL for route in app.routes)
 
-        found = app.state.map_features = frozenset(name for name, path in _OPTIONAL.items() if routed(path))
+        found = app.state.map_features = frozenset(name for name, request in _OPTIONAL.items() if routed(request))
     return found
 
 
