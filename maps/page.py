@@ -34,7 +34,7 @@ class PageOptions:
     lang: str = "zh-CN"
     extent: tuple[float, float, float, float] | None = None
     tianditu_key: str | None = None
-    features: frozenset[str] = frozenset()  # optional API endpoints that exist: proposals, impact, report, load
+    features: frozenset[str] = frozenset()  # optional endpoints that exist: proposals, load, balance…
     api_base: str = ""
     simplify: bool = True  # false only to measure the page without coverage simplification
 
@@ -235,6 +235,7 @@ def _shell(s: dict[str, str], lang: str) -> str:
     <label class="gg-k">k <input id="gg-k" type="number" min="1" max="20" value="3"></label>
     <button type="button" id="gg-tool-grids" class="gg-btn" aria-pressed="false">{s['tool_pick_grids']}</button>
     <button type="button" id="gg-tool-proposals" class="gg-btn">{s['tool_proposals']}</button>
+    <button type="button" id="gg-tool-balance" class="gg-btn" hidden>{s['tool_balance']}</button>
   </div>
   <a id="gg-lang" class="gg-lang" href="?lang={other}" hreflang="{other}">{s['other_language']}</a>
 </header>

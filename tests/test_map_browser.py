@@ -600,3 +600,114 @@ def test_split_and_merge_drafts_preview_apply_and_revert(browser: Browser, demo_
         tab.shot("32-merge-reverted")
         unexpected = [f for f in tab.failed if "/collections/grids/items/" not in f]
         assert tab.external == [] and unexpected == [] and tab.console_errors == []
+
+
+# ---- balancing, grid sizes and splits on the tiny dataset ----------------------------------------
+# Under 500 workers per 10,000 residents the west communities of the tiny dataset are overloaded and the east
+# ones underloaded; only moves across the sub-district line help (see tests/test_balance_api.py).
+TINY_NORM = 500.0
+TINY_WEST, TINY_EAST = "520499001", "520499002"
+
+
+def _load_rows(tab: MapPage) -> dict[str, dict[str, Any]]:
+    return {r["code"]: r for r in tab.api("/load")["rows"]}
+
+
+def test_balancing_panel_suggests_drafts_applies_them_and_sizes_grids(browser: Browser, tiny_db_url: str) -> None:
+    with running_server(tiny_db_url) as base:
+        tab = open_map(browser, base)
+        page = tab.page
+        before = _load_rows(tab)
+        page.locator("#gg-tool-balance").click()
+        page.locator("#gg-balance").wait_for()
+        assert page.locator("#gg-bal-tol").input_value() == "20"
+        page.locator("#gg-balance summary").click()
+        page.locator("#gg-bal-norm").fill(str(TINY_NORM))
+        page.locator("#gg-key").fill(PLANNER_KEY)
+
+        # An impossible requirement: the API's 422 message, in the panel, and nothing else breaks.
+        page.locator("#gg-bal-sub").select_option(TINY_EAST)
+        page.locator("#gg-bal-required").fill("520499002001")
+        page.locator("#gg-suggest").click()
+        error = page.locator("#gg-balance-error")
+        error.wait_for()
+        assert "no set of whole-grid moves" in error.inner_text() and "HTTP 422" in error.inner_text()
+        assert page.locator(".gg-moves li").count() == 0
+        tab.shot("40-balance-infeasible")
+
+        page.locator("#gg-bal-required").fill("")
+        page.locator("#gg-bal-sub").select_option("")  # every sub-district
+        page.locator("#gg-bal-cross").check()
+        with page.expect_response(re.compile(r"/balance$")) as answer:
+            page.locator("#gg-suggest").click()
+        result = answer.value.json()
+        assert answer.value.request.post_data_json["tolerance"] == pytest.approx(0.2)
+        moves = page.locator(".gg-moves li")
+        moves.first.wait_for()
+        assert error.is_hidden()
+        ids = [m["proposal_id"] for m in result["moves"]]
+        assert len(ids) == 2 and all(ids)
+        assert moves.evaluate_all("items => items.map(li => Number(li.dataset.proposal))") == ids
+        first = result["moves"][0]
+        assert f"{first['from_name']} → {first['to_name']}" in moves.first.inner_text()
+        assert f"{first['residents']:,}" in moves.first.inner_text()
+        assert page.locator(".gg-solver").get_attribute("data-status") == "optimal"
+        assert "0 → 2" in page.locator(".gg-within").inner_text()  # within tolerance before → after
+        moves.first.hover()  # its grids light up on the map
+        page.wait_for_function("gg.layers.selection.getLayers().length > 0")
+        lit = tab.js("gg.layers.selection.getLayers().flatMap(g => g.getLayers()).map(l => l.feature.properties.code)")
+        assert lit == first["grid_codes"]
+        tab.shot("41-balance-moves")
+
+        # The drafts are in the proposals list; the balancing answer is still there when the panel reopens.
+        page.locator("#gg-open-proposals").click()
+        for pid in ids:
+            page.locator(f"tr[data-id='{pid}'][data-status='draft']").wait_for()
+        tab.settle()
+        assert tab.js("gg.layers.proposals.getLayers().length") >= 1
+        page.locator("#gg-tool-balance").click()
+        apply = page.locator("#gg-apply-all")
+        apply.click()
+        assert "确认" in apply.inner_text()
+        tab.settle()
+        assert tab.api(f"/proposals/{ids[0]}")["proposal"]["status"] == "draft"  # the first click only asks
+        apply.click()
+        page.locator(".gg-moves li[data-status='applied']").first.wait_for()
+        tab.settle()
+        assert _said(tab, "success", "2") == 1
+        after = _load_rows(tab)
+        for row in result["communities"]:
+            assert after[row["code"]]["residents"] == row["residents_after"] != before[row["code"]]["residents"]
+        assert tab.js(f"gg.features.communities['{first['to_code']}'].properties.residents") == next(
+            r["residents_after"] for r in result["communities"] if r["code"] == first["to_code"])
+        tab.shot("42-balance-applied")
+
+        # Grid sizes: every grid of the east sub-district is above a 20–40 household band; split them as drafts.
+        page.locator("#gg-bal-sub").select_option(TINY_EAST)
+        page.locator("#gg-bal-min").fill("20")
+        page.locator("#gg-bal-max").fill("40")
+        with page.expect_response(re.compile(r"/grid-splits$")) as answer:
+            page.locator("#gg-grid-sizes").click()
+        plan = answer.value.json()
+        splits = page.locator(".gg-splits li")
+        splits.first.wait_for()
+        assert splits.count() == len(plan["splits"]) == plan["grids"] == 6  # 4 grids and the 2 received
+        parts = sum(len(s["parts"]) for s in plan["splits"])
+        assert tab.js("gg.layers.preview.getLayers().flatMap(g => g.getLayers()).length") == parts
+        with page.expect_response(re.compile(r"/grid-splits/drafts$")) as stored:
+            page.locator("#gg-store-drafts").click()
+        drafted = [s["proposal_id"] for s in stored.value.json()["splits"]]
+        page.locator(f".gg-splits li[data-proposal='{drafted[0]}']").wait_for()
+        listed = {p["id"]: p for p in tab.api("/proposals")["proposals"]}
+        assert all(listed[pid]["kind"] == "split" and listed[pid]["status"] == "draft" for pid in drafted)
+        tab.shot("43-grid-sizes")
+        assert tab.external == [] and [f for f in tab.failed if "422" not in f] == []
+        assert len(tab.console_errors) == 1 and "422" in tab.console_errors[0]  # the refused request, nothing else
+
+        # The English page has the same panel, in English.
+        english = open_map(browser, base, "/map?lang=en")
+        english.page.locator("#gg-tool-balance").click()
+        assert english.page.locator("#gg-suggest").inner_text() == "Suggest moves"
+        assert english.page.locator("#gg-grid-sizes").inner_text() == "Grid sizes"
+        assert english.console_errors == []
+

@@ -135,9 +135,11 @@ window.gg = window.gg || {};
     document.getElementById("gg-tool-nearest").addEventListener("click", () => setTool("nearest"));
     document.getElementById("gg-tool-grids").addEventListener("click", () => setTool("grids"));
     document.getElementById("gg-tool-proposals").addEventListener("click", () => gg.showProposals());
+    document.getElementById("gg-tool-balance").addEventListener("click", () => gg.showBalance());
     document.getElementById("gg-panel-close").addEventListener("click", () => gg.panel.close());
     document.getElementById("gg-tool-proposals").hidden = !gg.config.features.proposals;
     document.getElementById("gg-tool-grids").hidden = !gg.config.features.proposals;
+    document.getElementById("gg-tool-balance").hidden = !(gg.config.features.balance || gg.config.features.grid_splits);
 
     gg.map.on("click", onMapClick);
     gg.map.on("overlayadd", (e) => gg.onOverlayAdd(e.layer));
