@@ -112,6 +112,12 @@ _ZH: dict[str, str] = {
     "merge_line": "合计 {households} 户", "outside_band": "仍不在规模区间内",
     "grid_sizes_none": "所有网格都在规模区间内", "store_drafts": "保存为草稿方案",
     "drafts_stored": "已保存 {n} 个草稿方案", "split_part_households": "建议新网格：{n} 户",
+    "split_grid": "拆分网格", "split_button_hint": "或在地图上绘制区域，把这个网格拆分为多个网格",
+    "split_title": "拆分网格“{name}”",
+    "split_hint": "用“绘制拆分部分”（或左侧的多边形工具）在网格内画出一块或多块区域："
+                  "每块成为同一社区的新网格，其余部分保留原编码。",
+    "split_draw": "绘制拆分部分", "split_parts": "拆分部分（{n}）", "split_part_n": "部分 {n}",
+    "split_none": "还没有绘制拆分部分", "remove": "删除", "err_split_parts": "请至少绘制一块拆分部分",
     "ctx_balance": "均衡建议失败", "ctx_apply_all": "批量应用失败", "ctx_grid_sizes": "网格规模分析失败",
 }
 
@@ -238,6 +244,12 @@ _EN: dict[str, str] = {
     "merge_line": "{households} households together", "outside_band": "still outside the band",
     "grid_sizes_none": "Every grid is within the band", "store_drafts": "Store as draft proposals",
     "drafts_stored": "{n} draft proposals stored", "split_part_households": "Suggested new grid: {n} households",
+    "split_grid": "Split grid", "split_button_hint": "or draw areas on the map to split this grid into new grids",
+    "split_title": "Split grid “{name}”",
+    "split_hint": "With “Draw a part” (or the polygon tool on the left) draw one or more areas inside the grid: "
+                  "each becomes a new grid of the same community; the rest keeps the grid's code.",
+    "split_draw": "Draw a part", "split_parts": "Parts ({n})", "split_part_n": "Part {n}",
+    "split_none": "No part drawn yet", "remove": "Remove", "err_split_parts": "Draw at least one part",
     "ctx_balance": "Balancing failed", "ctx_apply_all": "Applying the drafts failed",
     "ctx_grid_sizes": "Grid sizes failed",
 }

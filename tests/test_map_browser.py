@@ -407,8 +407,9 @@ def test_picking_grids_previews_exactly_their_residents(browser: Browser, demo_s
 
 
 
-def _draw_polygon(tab: MapPage, ring: list[tuple[float, float]]) -> None:
-    tab.page.locator(".leaflet-draw-draw-polygon").click()
+def _draw_polygon(tab: MapPage, ring: list[tuple[float, float]], start: str = ".leaflet-draw-draw-polygon") -> None:
+    """Press ``start`` (the draw toolbar's polygon tool, or a button that starts it), click ``ring``, finish."""
+    tab.page.locator(start).click()
     for lon, lat in ring:
         x, y = _lonlat_to_px(tab, lon, lat)
         tab.page.mouse.move(x, y)
@@ -711,3 +712,52 @@ def test_balancing_panel_suggests_drafts_applies_them_and_sizes_grids(browser: B
         assert english.page.locator("#gg-grid-sizes").inner_text() == "Grid sizes"
         assert english.console_errors == []
 
+
+def test_split_a_grid_by_drawing_its_parts(browser: Browser, tiny_db_url: str) -> None:
+    with running_server(tiny_db_url) as base:
+        tab = open_map(browser, base)
+        page = tab.page
+        code = "520499001001001"
+        minx, miny, maxx, maxy = shapely.geometry.shape(tab.api(f"/collections/grids/items/{code}")["geometry"]).bounds
+
+        def at(fx: float, fy: float) -> tuple[float, float]:
+            return minx + fx * (maxx - minx), miny + fy * (maxy - miny)
+
+        # The grid's east edge at the centre of the map: the layer list (top right) stays off the drawing.
+        tab.fit((minx - 0.004, miny - 0.003, maxx + 0.014, maxy + 0.003))
+        page.locator("#gg-tool-grids").click()
+        _click_map(tab, *at(0.3, 0.5))
+        page.locator(f".gg-chips li[data-code='{code}']").wait_for()
+        page.locator("#gg-split").click()
+        page.locator(f"#gg-panel h2[data-split='{code}']").wait_for()
+        assert tab.js("gg.state.tool") is None  # clicks now draw, they no longer pick grids
+        # The east strip around the grid's fifth building (at 0.83, 0.7 of the grid), then a part overlapping it.
+        _draw_polygon(tab, [at(0.75, 0.2), at(0.95, 0.2), at(0.95, 0.9), at(0.75, 0.9)], start="#gg-split-draw")
+        page.locator(".gg-parts li[data-part='1']").wait_for()
+        _draw_polygon(tab, [at(0.6, 0.5), at(0.85, 0.5), at(0.85, 0.95), at(0.6, 0.95)])
+        page.locator(".gg-parts li[data-part='2']").wait_for()
+        page.locator("#gg-author").fill("测试规划员")
+        page.locator("#gg-key").fill(PLANNER_KEY)
+        page.locator("#gg-preview").click()
+        error = page.locator("#gg-draft-error")
+        error.wait_for()
+        assert "part 2 overlaps an earlier part" in error.inner_text() and "422" in error.inner_text()
+        tab.shot("44-split-overlap-refused")
+
+        page.locator(".gg-parts li[data-part='2'] button[data-remove]").click()
+        assert page.locator(".gg-parts li").count() == 1
+        page.locator("#gg-preview").click()
+        heading = page.locator("#gg-panel h2[data-proposal][data-kind='split']")
+        heading.wait_for()
+        proposal = tab.api(f"/proposals/{heading.get_attribute('data-proposal')}")
+        assert proposal["proposal"]["from_code"] == code and proposal["proposal"]["status"] == "draft"
+        [new_code] = proposal["preview"]["created"]
+        new_grid = next(u for u in proposal["preview"]["units"] if u["code"] == new_code)
+        assert new_grid["after"]["residents"] == 25 + 3 * 4 + 1  # the fifth building only
+        cell = page.locator(f"#gg-panel th[data-role='new'][data-code='{new_code}']")
+        assert new_grid["name"] in cell.inner_text() and cell.inner_text().endswith("新设")
+        assert tab.js("gg.layers.drawn.getLayers().length") == 0
+        tab.settle()
+        tab.shot("45-split-preview")
+        assert tab.external == [] and [f for f in tab.failed if "422" not in f] == []
+        assert len(tab.console_errors) == 1 and "422" in tab.console_errors[0]  # the refused request, nothing else

@@ -181,7 +181,7 @@ window.gg = window.gg || {};
       + '<p id="gg-draft-error" class="gg-error" role="alert" hidden></p>'
       + '<div class="gg-actions"><button type="submit" id="gg-preview" class="gg-btn gg-primary">' + gg.t("preview") + "</button>"
       + '<button type="button" id="gg-draft-cancel" class="gg-btn">' + gg.t("cancel") + "</button></div>"
-      + mergeButton(d) + "</form>";
+      + mergeButton(d) + gg.splitButton(d) + "</form>";
     const body = gg.panel.show(html, "draft");
     bindKeyField(body);
     const fromSelect = body.querySelector("#gg-from");
@@ -195,6 +195,8 @@ window.gg = window.gg || {};
     body.querySelector("#gg-draft-cancel").addEventListener("click", gg.clearDraft);
     const merge = body.querySelector("#gg-merge");
     if (merge) merge.addEventListener("click", () => submitDraft(body, "merge"));
+    const split = body.querySelector("#gg-split");
+    if (split) split.addEventListener("click", gg.startSplit);
     body.querySelector("#gg-draft").addEventListener("submit", (e) => {
       e.preventDefault();
       submitDraft(body);

@@ -145,8 +145,11 @@ window.gg = window.gg || {};
     gg.map.on("overlayadd", (e) => gg.onOverlayAdd(e.layer));
     gg.map.on("draw:drawstart", () => { gg.state.drawing = true; });
     gg.map.on("draw:drawstop", () => { setTimeout(() => { gg.state.drawing = false; }, 0); });
-    gg.map.on("draw:created", (e) => gg.onDrawn(e.layer));
-    gg.map.on("draw:deleted", () => { if (gg.draft && gg.draft.mode === "area") gg.clearDraft(); });
+    gg.map.on("draw:created", (e) => (gg.draft && gg.draft.mode === "split" ? gg.addSplitPart : gg.onDrawn)(e.layer));
+    gg.map.on("draw:deleted", () => {
+      if (gg.draft && gg.draft.mode === "area") gg.clearDraft();
+      else if (gg.draft && gg.draft.mode === "split") gg.showSplitForm();
+    });
     let timer = null;
     gg.map.on("moveend", () => {
       writeHash();
