@@ -17,6 +17,7 @@ TEST_PACKAGES := $(RUNTIME_PACKAGES) chromium fonts-noto-cjk poppler-utils
 DEMO_PLANNER_KEY ?= demo-planner-key-xixiu
 
 run: system-packages $(BIN)/gridgov $(DEMO_DB)
+	@$(BIN)/gridgov db init --database sqlite:///$(DEMO_DB)  # upgrades a demo made by an older gridgov
 	@echo "demo planner key (X-API-Key): $(DEMO_PLANNER_KEY)"
 	GRIDGOV_DATABASE_URL=sqlite:///$(DEMO_DB) GRIDGOV_API_KEYS='{"$(DEMO_PLANNER_KEY)": "planner"}' \
 		$(BIN)/gridgov serve

@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from api.errors import register_error_handlers
 from api.routes import balance, features, health, history, imports, locate, map, proposals, reports, stations
 from api.settings import ApiSettings
-from geo.db import make_engine, schema_is_current
+from geo.db import make_engine, schema_problem
 from geo.errors import DatabaseUnavailable
 from geo.locate import data_extent
 from geo.totals import TotalsCache
@@ -23,11 +23,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        if not schema_is_current(engine):
+        problem = schema_problem(engine)
+        if problem:
             engine.dispose()
-            raise DatabaseUnavailable(
-                f"{settings.database_url} has no gridgov schema: run 'gridgov db init' and import data"
-            )
+            raise DatabaseUnavailable(problem)
         app.state.engine = engine
         app.state.read_engine = make_engine(settings.database_url, autocommit=True)
         app.state.settings = settings

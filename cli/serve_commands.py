@@ -21,7 +21,7 @@ def serve(
 
     from api.app import create_app
     from api.settings import ApiSettings
-    from geo.db import make_engine, schema_is_current
+    from geo.db import make_engine, schema_problem
     from geo.errors import DatabaseUnavailable
 
     settings = ApiSettings()
@@ -31,10 +31,9 @@ def serve(
         settings = settings.model_copy(update={"host": host})
     if port:
         settings = settings.model_copy(update={"port": port})
-    if not schema_is_current(make_engine(settings.database_url)):
-        raise DatabaseUnavailable(
-            f"{settings.database_url} has no gridgov schema: run 'gridgov db init' and 'gridgov import'"
-        )
+    problem = schema_problem(make_engine(settings.database_url))
+    if problem:
+        raise DatabaseUnavailable(problem)
     typer.echo(f"gridgov serving {settings.database_url}")
     typer.echo(f"  map:      http://{settings.host}:{settings.port}/map")
     typer.echo(f"  API docs: http://{settings.host}:{settings.port}/docs")

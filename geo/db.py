@@ -123,9 +123,20 @@ def migrate(engine: Engine) -> None:
         raise DatabaseUnavailable(f"cannot reach the database: {exc.orig}") from exc
 
 
-def schema_is_current(engine: Engine) -> bool:
-    """True when the database has the gridgov tables."""
+def schema_problem(engine: Engine) -> str | None:
+    """Why the database cannot be served as it is (no schema, or an older one), or None when it can."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    url = engine.url.render_as_string(hide_password=True)
     try:
-        return inspect(engine).has_table("units")
+        if not inspect(engine).has_table("units"):
+            return f"{url} has no gridgov schema: run 'gridgov db init' and import data"
+        with engine.connect() as conn:
+            revision = MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
         raise DatabaseUnavailable(f"cannot reach the database: {exc.orig}") from exc
+    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    if revision != head:
+        return f"{url} has schema revision {revision}, this gridgov needs {head}: run 'gridgov db init' to upgrade"
+    return None

@@ -111,3 +111,20 @@ def test_two_open_versions_of_one_code_are_refused(engine: Engine) -> None:
         conn.execute(insert, {"v": 1, "d": dt.date(2024, 1, 1)})
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(insert, {"v": 2, "d": dt.date(2024, 2, 1)})
+
+
+def test_an_older_schema_is_refused_by_the_server_with_how_to_upgrade(engine: Engine) -> None:
+    from alembic import command
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from geo.db import _alembic_config, schema_problem
+
+    assert schema_problem(engine) is None
+    command.downgrade(_alembic_config(engine), "0004")
+    url = engine.url.render_as_string(hide_password=False)
+    refused = CliRunner().invoke(app, ["serve", "--database", url])
+    assert refused.exit_code == 2, refused.output
+    assert f"schema revision 0004, this gridgov needs {HEAD}: run 'gridgov db init'" in refused.output
+    assert CliRunner().invoke(app, ["db", "init", "--database", url]).exit_code == 0
+    assert schema_problem(engine) is None
