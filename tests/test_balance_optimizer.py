@@ -187,3 +187,18 @@ def test_an_over_loaded_community_never_receives_and_an_under_loaded_one_never_g
     bad[giver] = over
     refused = f"grid {problem.grid_codes[giver]} may not go to {problem.community_codes[over]}"
     assert problem.violations(bad) == [refused]
+
+
+def test_a_community_within_tolerance_is_not_traded_for_one_outside() -> None:
+    # a0 | b1 b0: A (10) is fine within 5-15, B (20) is over. Giving b1 (7) to A fixes B and breaks A:
+    # as many within tolerance either way, so nothing should move.
+    problem = Problem(
+        grid_codes=("a0", "b1", "b0"), community_codes=("A", "B"), home=np.array([0, 1, 1]),
+        residents=np.array([10, 7, 13]), workload=np.array([10.0, 7.0, 13.0]),
+        movable=np.array([False, True, False]), anchor=np.array([0, 2]), lower=np.array([5.0, 5.0]),
+        upper=np.array([15.0, 15.0]), edges=np.array([(0, 1), (1, 2)]), links=frozenset({(1, 0)}),
+    )
+    assert problem.candidates[1] == (1, 0)  # the move is allowed, just not worth it
+    s = solve(problem, time_limit=10)
+    assert s.status == "optimal" and s.assign is not None and s.assign.tolist() == [0, 1, 1]
+    assert brute_force(problem) == (1, 0)

@@ -80,19 +80,21 @@ class Problem:
     def fix_weights(self) -> tuple[np.ndarray, int]:
         """Integer weight of ending each community within tolerance, and the weight of one community.
 
-        Every community counts ``unit``; one outside tolerance before counts its rank in how far out
-        it is (1 for the nearest) on top. The ranks sum to less than ``unit``, so more communities
-        within tolerance always wins, and among answers with as many the furthest out are fixed.
+        Every community counts ``unit`` plus a bonus: one outside tolerance before, its rank in how far
+        out it is (1 for the nearest, m for the furthest of m); one within tolerance before, m + 1, so
+        that no answer trades a community that is fine for one that is not. The bonuses sum to less
+        than ``unit``: more communities within tolerance always wins, and among answers with as many,
+        those that keep the fine ones and fix the furthest out.
         """
         before = self.loads(self.home)
         upper, lower = np.maximum(self.upper, EPS), np.maximum(self.lower, EPS)
         severity = np.where(before > self.upper + EPS, before / upper - 1,
                             np.where(before < self.lower - EPS, 1 - before / lower, 0.0))
-        rank = np.zeros(self.n_communities, dtype=np.int64)
         out = np.flatnonzero(severity > 0)
-        rank[out[np.argsort(severity[out], kind="stable")]] = np.arange(1, len(out) + 1)
-        unit = int(rank.sum()) + 1
-        return unit + rank, unit
+        bonus = np.full(self.n_communities, len(out) + 1, dtype=np.int64)
+        bonus[out[np.argsort(severity[out], kind="stable")]] = np.arange(1, len(out) + 1)
+        unit = int(bonus.sum()) + 1
+        return unit + bonus, unit
 
     @cached_property
     def may_give_and_receive(self) -> tuple[np.ndarray, np.ndarray]:
