@@ -138,7 +138,7 @@ def balance(
                                                                  reason=reason, document_ref=document_ref))
         if apply:
             for step in apply_drafts(engine, result.proposal_ids, author=author):
-                typer.echo(f"applied proposal {step['applied_id']} (change {step['change_id']})", err=True)
+                typer.echo(f"applied proposal {step['proposal_id']} (change {step['change_id']})", err=True)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
         return

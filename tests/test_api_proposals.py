@@ -158,6 +158,21 @@ MERGE = {"kind": "merge", "to_code": "520499001001001", "merge_codes": ["5204990
          "effective_date": "2025-03-01", "author": "王规划"}
 
 
+def test_a_stale_draft_can_be_rebased_on_the_current_map(client) -> None:
+    first = client.post("/proposals", json=GRID_MOVE, headers=PLANNER).json()["proposal"]["id"]
+    second = client.post("/proposals", headers=PLANNER, json={
+        **GRID_MOVE, "from_code": C12, "to_code": C11, "child_codes": ["520499001002002"]}).json()["proposal"]["id"]
+    assert client.post(f"/proposals/{second}/rebase", headers={"X-API-Key": READER_KEY}).status_code == 403
+    assert client.post(f"/proposals/{first}/apply", json={"author": "x"}, headers=PLANNER).status_code == 200
+    assert client.post(f"/proposals/{second}/apply", json={"author": "x"}, headers=PLANNER).status_code == 409
+    assert client.get(f"/proposals/{second}").json()["stale"]
+    rebased = client.post(f"/proposals/{second}/rebase", headers=PLANNER)
+    assert rebased.status_code == 200, rebased.text
+    assert rebased.json()["stale"] == [] and rebased.json()["proposal"]["base_versions"][C11] == 2
+    assert client.post(f"/proposals/{second}/apply", json={"author": "x"}, headers=PLANNER).status_code == 200
+    assert client.post(f"/proposals/{first}/rebase", headers=PLANNER).status_code == 409  # applied, not a draft
+
+
 def test_splits_and_merges_over_http(client) -> None:
     split = client.post("/proposals", json=SPLIT, headers=PLANNER)
     assert split.status_code == 201, split.text

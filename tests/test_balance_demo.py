@@ -32,6 +32,8 @@ def test_suggested_moves_fix_nanjiao_and_every_invariant_holds_after_applying(de
         applied = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": ids})
         assert applied.status_code == 200, applied.text
         assert len(applied.json()["applied"]) == len(ids)
+        statuses = {p["id"]: p["status"] for p in client.get("/proposals").json()["proposals"]}
+        assert statuses == dict.fromkeys(ids, "applied")  # stale drafts were re-pinned, not copied
         after = {r["code"]: r for r in client.get("/load", params={"subdistrict": HUAXI}).json()["rows"]}
     assert after[NANJIAO]["flag"] == "ok"
     assert 0.8 <= after[NANJIAO]["ratio"] <= 1.2

@@ -21,6 +21,7 @@ from geo.reassign import (
     create_proposal,
     list_proposals,
     preview_proposal,
+    rebase_proposal,
     revert_proposal,
 )
 
@@ -159,6 +160,15 @@ def apply(proposal_id: ProposalId, body: ApplyBody, engine: EngineDep, _: Planne
     if body.effective_date is not None:
         raise InvalidInput("the effective date of an apply is the proposal's own", field="effective_date")
     return apply_proposal(engine, proposal_id, author=body.author)
+
+
+@router.post("/{proposal_id}/rebase", summary="Recompute a stale draft against the current map")
+def rebase(proposal_id: ProposalId, engine: EngineDep, _: PlannerDep) -> dict[str, Any]:
+    """Re-pin a draft whose units changed since it was made (its request is unchanged); the new preview.
+
+    422 when the change no longer makes sense on the current map; 409 when it is not a draft.
+    """
+    return rebase_proposal(engine, proposal_id)
 
 
 @router.post("/{proposal_id}/revert", summary="Revert an applied proposal")

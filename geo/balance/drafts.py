@@ -6,12 +6,11 @@ Each move (grids from one community to another) is one proposal. The moves obey 
 contiguity rules of :mod:`.problem`, so they can be applied in any order. A draft is pinned to the
 versions of the units it was computed against; once an earlier move has changed a community that a
 later draft also touches, that draft is stale (409). :func:`apply_drafts` therefore recomputes a
-stale draft against the current versions (a new draft, noted in the answer) and applies that.
+stale draft against the current versions (re-pins it, noted in the answer) and applies it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +20,7 @@ from sqlalchemy import Engine
 from geo.balance.moves import Move
 from geo.balance.splits import GridPlan
 from geo.errors import Conflict, InvalidInput
-from geo.reassign import ProposalRequest, apply_proposal, create_proposal
+from geo.reassign import ProposalRequest, apply_proposal, create_proposal, rebase_proposal
 from geo.reassign.proposals import load_proposal
 
 REASON = "load balancing: {from_name} → {to_name}, {n} grid(s), {residents} residents"
@@ -114,14 +113,12 @@ def apply_drafts(engine: Engine, proposal_ids: Sequence[int], *, author: str) ->
 def _apply_one(engine: Engine, pid: int, *, author: str) -> dict[str, Any]:
     try:
         applied = apply_proposal(engine, pid, author=author)
-        return {"proposal_id": pid, "applied_id": pid, "change_id": applied["change_id"]}
+        return {"proposal_id": pid, "change_id": applied["change_id"]}
     except Conflict:
         with engine.connect() as conn:
-            record = load_proposal(conn, pid)
-        if record.status != "draft":
-            raise
-    # the stored request allows non-adjacent moves (it was checked when drafted); check again
-    fresh = create_proposal(engine, dataclasses.replace(record.request(), allow_non_adjacent=False))
-    applied = apply_proposal(engine, fresh, author=author)
-    return {"proposal_id": pid, "applied_id": fresh, "change_id": applied["change_id"],
-            "note": f"proposal {pid} was stale after the changes before it; recomputed as {fresh}"}
+            if load_proposal(conn, pid).status != "draft":
+                raise
+    rebase_proposal(engine, pid)  # an earlier change touched its units (or their parents)
+    applied = apply_proposal(engine, pid, author=author)
+    return {"proposal_id": pid, "change_id": applied["change_id"],
+            "note": f"proposal {pid} was stale after the changes before it; recomputed against the current map"}

@@ -2,8 +2,9 @@
 
 ``create_proposal`` checks and stores a draft; ``preview_proposal`` shows what it does;
 ``apply_proposal`` writes it atomically as new versions; ``revert_proposal`` undoes it as a
-further change. See :mod:`geo.reassign.plan` for how a move is computed and
-:mod:`geo.reassign.reshape` for splits and merges.
+further change; ``rebase_proposal`` re-pins a draft that other changes made stale. See
+:mod:`geo.reassign.plan` for how a move is computed and :mod:`geo.reassign.reshape` for splits and
+merges.
 """
 
 from geo.reassign.model import Plan, ProposalRequest
@@ -12,6 +13,7 @@ from geo.reassign.service import (
     create_proposal,
     list_proposals,
     preview_proposal,
+    rebase_proposal,
     revert_proposal,
 )
 
@@ -22,5 +24,6 @@ __all__ = [
     "create_proposal",
     "list_proposals",
     "preview_proposal",
+    "rebase_proposal",
     "revert_proposal",
 ]

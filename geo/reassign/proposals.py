@@ -142,6 +142,12 @@ def find_proposals(conn: Connection, *, status: str | None = None, unit: str | N
     return [_record(r) for r in conn.execute(text(sql + " ORDER BY id DESC LIMIT :limit"), params)]
 
 
+def set_base_versions(conn: Connection, proposal_id: int, base_versions: dict[str, int]) -> None:
+    """Re-pin a draft to the versions its plan is now computed against."""
+    conn.execute(text("UPDATE proposals SET base_versions = :b WHERE id = :id AND status = 'draft'"),
+                 {"b": json.dumps(base_versions), "id": proposal_id})
+
+
 def set_status(conn: Connection, proposal_id: int, status: str, *, change_id: int) -> None:
     """Record that a proposal was applied or reverted by a logged change."""
     column = "applied_change_id" if status == "applied" else "reverted_change_id"

@@ -25,6 +25,7 @@ from geo.reassign.proposals import (
     load_proposal,
     lock_for_change,
     log_change,
+    set_base_versions,
     set_status,
 )
 from geo.reassign.revert import check_revertible, previous_parents, write_revert
@@ -179,6 +180,23 @@ def apply_proposal(engine: Engine, proposal_id: int, *, author: str) -> dict[str
         set_status(conn, proposal_id, "applied", change_id=change_id)
         return {"proposal": load_proposal(conn, proposal_id).as_dict(), "change_id": change_id,
                 "written": counts, "summary": summary}
+
+
+def rebase_proposal(engine: Engine, proposal_id: int) -> dict[str, Any]:
+    """Recompute a stale draft against the current versions and pin it to them; its request is unchanged.
+
+    Refused (InvalidInput) when the change no longer makes sense on the current map, e.g. its grid
+    was merged away; 409 when it is not a draft.
+    """
+    with engine.begin() as conn:
+        record = load_proposal(conn, proposal_id)
+        lock_for_change(conn, proposal_id, list(record.base_versions))
+        record = load_proposal(conn, proposal_id)
+        if record.status != "draft":
+            raise Conflict(f"proposal {proposal_id} is {record.status}: only a draft can be rebased", field="id")
+        plan = compute_plan(conn, record.request())
+        set_base_versions(conn, proposal_id, plan.base_versions)
+    return preview_proposal(engine, proposal_id)
 
 
 def revert_proposal(
