@@ -761,3 +761,32 @@ def test_split_a_grid_by_drawing_its_parts(browser: Browser, tiny_db_url: str) -
         tab.shot("45-split-preview")
         assert tab.external == [] and [f for f in tab.failed if "422" not in f] == []
         assert len(tab.console_errors) == 1 and "422" in tab.console_errors[0]  # the refused request, nothing else
+
+
+def test_a_stale_draft_is_recomputed_from_its_preview(browser: Browser, tiny_db_url: str) -> None:
+    c11, c12 = "520499001001", "520499001002"
+    with running_server(tiny_db_url) as base:
+        def draft(body: dict[str, Any]) -> int:
+            made = httpx.post(base + "/proposals", headers={"X-API-Key": PLANNER_KEY}, timeout=60,
+                              json={"effective_date": "2025-03-01", "author": "测试规划员", **body})
+            assert made.status_code == 201, made.text
+            return made.json()["proposal"]["id"]
+
+        first = draft({"from_code": c11, "to_code": c12, "child_codes": ["520499001001002"]})
+        second = draft({"from_code": c12, "to_code": c11, "child_codes": ["520499001002001"]})
+        applied = httpx.post(f"{base}/proposals/{first}/apply", headers={"X-API-Key": PLANNER_KEY}, timeout=60,
+                             json={"author": "测试规划员"})
+        assert applied.status_code == 200, applied.text
+        tab = open_map(browser, base)
+        page = tab.page
+        page.locator("#gg-tool-proposals").click()
+        page.locator(f"tr[data-id='{second}'] button[data-act='preview']").click()
+        page.locator(f"#gg-panel h2[data-proposal='{second}']").wait_for()
+        assert "相关单位已变更" in page.locator("#gg-panel .gg-error").first.inner_text()
+        page.locator("#gg-key").fill(PLANNER_KEY)
+        page.locator("#gg-rebase").click()
+        page.locator("#gg-panel #gg-apply").wait_for()
+        page.wait_for_function("!document.querySelector('#gg-rebase')")  # no longer stale
+        page.locator("#gg-apply").click()
+        page.locator(f"tr[data-id='{second}'][data-status='applied']").wait_for()
+        assert tab.api("/collections/grids/items/520499001002001")["properties"]["parent_code"] == c11

@@ -135,6 +135,7 @@ window.gg = window.gg || {};
     html += '<div id="gg-impact"></div>';
     if (p.status === "draft") {
       html += gg.keyField() + '<p id="gg-apply-error" class="gg-error" role="alert" hidden></p><div class="gg-actions">'
+        + (stale.length ? '<button type="button" id="gg-rebase" class="gg-btn">' + gg.t("rebase") + "</button>" : "")
         + '<button type="button" id="gg-apply" class="gg-btn gg-primary">' + gg.t("apply") + "</button>"
         + '<button type="button" id="gg-discard" class="gg-btn">' + gg.t("close_preview") + "</button></div>";
     }
@@ -142,6 +143,8 @@ window.gg = window.gg || {};
     gg.bindKeyField(body);
     const apply = body.querySelector("#gg-apply");
     if (apply) apply.addEventListener("click", () => applyProposal(p.id, body));
+    const rebase = body.querySelector("#gg-rebase");
+    if (rebase) rebase.addEventListener("click", () => rebaseProposal(p.id, body));
     const discard = body.querySelector("#gg-discard");
     if (discard) discard.addEventListener("click", () => { gg.layers.preview.clearLayers(); gg.clearDraft(); gg.panel.close(); });
     if (gg.config.features.impact) showImpact(p.id);
@@ -191,6 +194,20 @@ window.gg = window.gg || {};
 
   function author() {
     return localStorage.getItem("gridgov.author") || gg.t("author_default");
+  }
+
+  /** A stale draft recomputed against the current map (POST /proposals/{id}/rebase), then shown again. */
+  async function rebaseProposal(id, body) {
+    const button = body.querySelector("#gg-rebase");
+    button.disabled = true;
+    try {
+      const answer = await gg.api("/proposals/" + id + "/rebase", { method: "POST" });
+      gg.clearErrors();
+      showPreview(answer);
+    } catch (err) {
+      gg.formError(body, err, gg.t("ctx_rebase", { id: id }));
+      button.disabled = false;
+    }
   }
 
   async function applyProposal(id, body) {
