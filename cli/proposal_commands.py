@@ -1,4 +1,4 @@
-"""``gridgov propose|preview|apply|revert|history|changes``: boundary changes from the shell."""
+"""``gridgov propose|preview|apply|rebase|revert|history|changes``: boundary changes from the shell."""
 
 from __future__ import annotations
 
@@ -116,6 +116,15 @@ def apply_(proposal_id: int, author: Annotated[str, typer.Option()], database: D
     result = apply_proposal(make_engine(settings_for(database).database_url), proposal_id, author=author)
     _echo({"proposal": result["proposal"]["id"], "status": result["proposal"]["status"],
            "change_id": result["change_id"], "written": result["written"]})
+
+
+@app.command()
+@reports_errors
+def rebase(proposal_id: int, database: DatabaseOption = None) -> None:
+    """Recompute a draft whose units changed since it was made, against the current map."""
+    from geo.reassign import rebase_proposal
+
+    _echo(_without_geometry(rebase_proposal(make_engine(settings_for(database).database_url), proposal_id)))
 
 
 @app.command()

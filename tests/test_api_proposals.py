@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from conftest import PLANNER_KEY, READER_KEY, make_client
 from scenarios import nanjiao_third_polygon
@@ -80,12 +81,12 @@ def test_unknown_things_are_clear_errors(client, url: str, status: int) -> None:
 
 
 def test_a_drawn_area_in_another_crs_is_reprojected(client) -> None:
+    import shapely
     from pyproj import Transformer
-    from shapely.geometry import box
-    from shapely.ops import transform
 
     to_utm = Transformer.from_crs(4326, 32648, always_xy=True)
-    area = transform(to_utm.transform, box(106.025, 26.012, 106.035, 26.02))
+    area = shapely.transform(box(106.025, 26.012, 106.035, 26.02), lambda xy: np.column_stack(
+        to_utm.transform(xy[:, 0], xy[:, 1])))
     body = {**GRID_MOVE, "from_code": "520499002001", "to_code": "520499002002", "child_codes": None,
             "area": mapping(area), "area_crs": "EPSG:32648"}
     response = client.post("/proposals", json=body, headers=PLANNER)
@@ -104,6 +105,8 @@ def test_the_cli_walks_the_same_workflow(tiny_db_url: str) -> None:
     assert again.exit_code == 2 and "already applied" in again.output
     assert '"version": 2' in runner.invoke(cli_app, ["history", C11, "--database", tiny_db_url]).output
     assert runner.invoke(cli_app, ["revert", "1", "--author", "cli", "--database", tiny_db_url]).exit_code == 0
+    not_draft = runner.invoke(cli_app, ["rebase", "1", "--database", tiny_db_url])
+    assert not_draft.exit_code == 2 and "only a draft can be rebased" in not_draft.output
     bad = runner.invoke(cli_app, ["propose", "--from", C11, "--to", C11, "--grids", "x", "--effective-date",
                                   "2025-03-01", "--author", "cli", "--database", tiny_db_url])
     assert bad.exit_code == 2 and "same unit" in bad.output
