@@ -160,3 +160,16 @@ def test_a_change_cannot_be_reverted_once_a_merge_retired_what_it_made(tiny: Eng
                                 effective_date=dt.date(2025, 3, 2), author="x", merge_codes=(G112,)))
     with pytest.raises(Conflict, match="merge first"):
         revert_proposal(tiny, moved, author="x")
+
+
+def test_a_batch_of_drafts_is_stored_whole_or_not_at_all(tiny: Engine) -> None:
+    from geo.reassign import create_proposals
+
+    good, bad = merge(G111, G112), split(G111, box(106.1, 26.1, 106.2, 26.2))
+    with pytest.raises(InvalidInput) as refused:
+        create_proposals(tiny, [good, bad])
+    assert refused.value.field == "parts"
+    assert refused.value.message.startswith(f"draft 2 of 2 (split {G111}) was refused, so none was stored: part 1")
+    with tiny.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM proposals")).scalar_one() == 0
+    assert len(create_proposals(tiny, [good, split(G111, WEST)])) == 2

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from geo.balance.moves import Move
 from geo.balance.splits import GridPlan
 from geo.errors import Conflict, InvalidInput
-from geo.reassign import ProposalRequest, apply_proposal, create_proposal, rebase_proposal
+from geo.reassign import ProposalRequest, apply_proposal, create_proposals, rebase_proposal
 from geo.reassign.proposals import load_proposal
 
 REASON = "load balancing: {from_name} → {to_name}, {n} grid(s), {residents} residents"
@@ -81,8 +81,8 @@ def draft_grid_plan(engine: Engine, plan: GridPlan, *, effective_date: dt.date, 
 
 
 def create_drafts(engine: Engine, requests: Sequence[ProposalRequest]) -> list[int]:
-    """Store every request as a draft; their ids, in order."""
-    return [create_proposal(engine, request) for request in requests]
+    """Store every request as a draft, in one transaction (none if one is refused); their ids, in order."""
+    return create_proposals(engine, requests)
 
 
 def apply_drafts(engine: Engine, proposal_ids: Sequence[int], *, author: str) -> list[dict[str, Any]]:

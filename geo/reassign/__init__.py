@@ -11,6 +11,7 @@ from geo.reassign.model import Plan, ProposalRequest
 from geo.reassign.service import (
     apply_proposal,
     create_proposal,
+    create_proposals,
     list_proposals,
     preview_proposal,
     rebase_proposal,
@@ -22,6 +23,7 @@ __all__ = [
     "ProposalRequest",
     "apply_proposal",
     "create_proposal",
+    "create_proposals",
     "list_proposals",
     "preview_proposal",
     "rebase_proposal",

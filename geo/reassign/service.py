@@ -8,6 +8,7 @@ verify the invariants of what changed, commit — or roll everything back.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from shapely.geometry import mapping
@@ -34,9 +35,27 @@ from geo.reassign.writer import touched_codes, verify_written, write_plan
 
 def create_proposal(engine: Engine, request: ProposalRequest) -> int:
     """Check and store a draft; refused moves raise InvalidInput with the reason."""
+    return create_proposals(engine, [request])[0]
+
+
+def create_proposals(engine: Engine, requests: Sequence[ProposalRequest]) -> list[int]:
+    """Check and store drafts in one transaction: all of them, or (when one is refused) none.
+
+    With several requests, the refusal names the one refused (1-based, in order).
+    """
+    ids = []
     with engine.begin() as conn:
-        plan = compute_plan(conn, request)
-        return insert_draft(conn, plan)
+        for n, request in enumerate(requests, start=1):
+            try:
+                plan = compute_plan(conn, request)
+            except InvalidInput as exc:
+                if len(requests) == 1:
+                    raise
+                raise InvalidInput(f"draft {n} of {len(requests)} ({request.kind} {request.from_code}"
+                                   + (f" → {request.to_code}" if request.to_code else "")
+                                   + f") was refused, so none was stored: {exc.message}", field=exc.field) from None
+            ids.append(insert_draft(conn, plan))
+    return ids
 
 
 def _stale(conn: Connection, record: ProposalRecord) -> list[str]:
