@@ -41,6 +41,16 @@ window.gg = window.gg || {};
     return s ? "?" + s : "";
   };
 
+  /** The units at a clicked [lon, lat] (GET /locate), or null after showing why it failed. */
+  gg.locateAt = async function (lonlat) {
+    try {
+      return await gg.api("/locate" + gg.query({ lon: lonlat[0].toFixed(6), lat: lonlat[1].toFixed(6) }));
+    } catch (err) {
+      gg.showError(err, gg.t("err_locate"));
+      return null;
+    }
+  };
+
   /**
    * Call the API; resolves with the parsed JSON body, rejects with an ApiError carrying the API's own
    * message (or a sentence saying the server could not be reached).

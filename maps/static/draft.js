@@ -65,13 +65,8 @@ window.gg = window.gg || {};
   };
 
   gg.pickGrid = async function (lonlat) {
-    let found;
-    try {
-      found = await gg.api("/locate" + gg.query({ lon: lonlat[0].toFixed(6), lat: lonlat[1].toFixed(6) }));
-    } catch (err) {
-      gg.showError(err, gg.t("err_locate"));
-      return;
-    }
+    const found = await gg.locateAt(lonlat);
+    if (!found) return;
     if (!found.grid) {
       gg.notify(gg.t("outside_units"), "info");
       return;

@@ -145,13 +145,8 @@ window.gg = window.gg || {};
 
   /** A click on the map with no tool: which units are here, then the community's panel. */
   gg.inspect = async function (lonlat) {
-    let found;
-    try {
-      found = await gg.api("/locate" + gg.query({ lon: lonlat[0].toFixed(6), lat: lonlat[1].toFixed(6) }));
-    } catch (err) {
-      gg.showError(err, gg.t("err_locate"));
-      return;
-    }
+    const found = await gg.locateAt(lonlat);
+    if (!found) return;
     const crumbs = ["district", "subdistrict", "community", "grid"].filter((lv) => found[lv]).map((lv) => found[lv]);
     const target = found.community || found.subdistrict;
     if (!target) {
