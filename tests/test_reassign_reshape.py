@@ -173,3 +173,21 @@ def test_a_batch_of_drafts_is_stored_whole_or_not_at_all(tiny: Engine) -> None:
     with tiny.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM proposals")).scalar_one() == 0
     assert len(create_proposals(tiny, [good, split(G111, WEST)])) == 2
+
+
+def test_a_merge_that_fails_while_writing_retires_nothing(tiny: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo.reassign import service
+
+    before = snapshot(tiny, LATER)
+    pid = create_proposal(tiny, merge(C22, C12))
+
+    def broken(conn, families, buildings):  # noqa: ANN001, ANN202 - stands in for verify_written
+        raise InvalidInput("simulated failure after writing")
+
+    monkeypatch.setattr(service, "verify_written", broken)
+    with pytest.raises(InvalidInput, match="simulated"):
+        apply_proposal(tiny, pid, author="x")
+    assert_same_map(before, snapshot(tiny, LATER))  # C12 and its grids, stations and workers all as they were
+    with tiny.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM change_log")).scalar_one() == 1
+        assert conn.execute(text("SELECT status FROM proposals")).scalar_one() == "draft"
