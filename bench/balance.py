@@ -120,9 +120,10 @@ def apply_all(url: str) -> None:
     import shutil
     import tempfile
 
-    from geo.balance.drafts import apply_drafts, create_drafts, requests_for
+    from geo.balance.drafts import apply_drafts, requests_for
     from geo.balance.load import LoadQuery, read_load
     from geo.invariants import check_database
+    from geo.reassign import create_proposals
 
     source = url.removeprefix("sqlite:///")
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,7 +133,7 @@ def apply_all(url: str) -> None:
         day = dt.date.today()
         result = suggest_moves(engine, as_of=day, options=BalanceOptions(time_limit=30.0))
         started = time.perf_counter()
-        ids = create_drafts(engine, requests_for(result.moves, effective_date=day, author="bench"))
+        ids = create_proposals(engine, requests_for(result.moves, effective_date=day, author="bench"))
         drafted = time.perf_counter()
         steps = apply_drafts(engine, ids, author="bench")
         applied = time.perf_counter()

@@ -132,9 +132,10 @@ def balance(
     day = as_date(as_of)
     result = suggest_moves(engine, as_of=day, options=options)
     if (draft or apply) and result.moves:
-        from geo.balance.drafts import apply_drafts, create_drafts, requests_for
+        from geo.balance.drafts import apply_drafts, requests_for
+        from geo.reassign import create_proposals
 
-        result.proposal_ids = create_drafts(engine, requests_for(result.moves, effective_date=day, author=author,
+        result.proposal_ids = create_proposals(engine, requests_for(result.moves, effective_date=day, author=author,
                                                                  reason=reason, document_ref=document_ref))
         if apply:
             for step in apply_drafts(engine, result.proposal_ids, author=author):

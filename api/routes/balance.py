@@ -115,14 +115,15 @@ def balance(body: BalanceRequest, engine: EngineDep, role: PlannerDep) -> JSONRe
     Infeasible requirements (e.g. a required community whose neighbours are all locked) are refused
     with 422 and a message naming the constraint that makes them infeasible.
     """
-    from geo.balance.drafts import create_drafts, requests_for
+    from geo.balance.drafts import requests_for
+    from geo.reassign import create_proposals
 
     result = suggest_moves(engine, as_of=parse_datetime(body.datetime), options=body.balance_options())
     if body.draft and result.moves:
         requests = requests_for(result.moves, effective_date=body.effective_date or dt.date.today(),
                                 author=f"gridgov balance ({role})", reason=body.reason,
                                 document_ref=body.document_ref)
-        result.proposal_ids = create_drafts(engine, requests)
+        result.proposal_ids = create_proposals(engine, requests)
     return JSONResponse(result.as_dict())
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from geo.balance.moves import Move
-from geo.balance.splits import GridPlan
+from geo.balance.splits import GridMerge, GridPlan, GridSplit
 from geo.errors import Conflict, InvalidInput
 from geo.reassign import ProposalRequest, apply_proposal, create_proposals, rebase_proposal
 from geo.reassign.proposals import load_proposal
@@ -43,50 +43,45 @@ def requests_for(moves: Sequence[Move], *, effective_date: dt.date, author: str,
 
 
 def grid_requests(plan: GridPlan, *, effective_date: dt.date, author: str, reason: str | None = None,
-                  document_ref: str | None = None) -> list[ProposalRequest]:
-    """One split proposal per big grid (its first part keeps the code) and one merge per group of tiny grids.
+                  document_ref: str | None = None) -> list[tuple[GridSplit | GridMerge, ProposalRequest]]:
+    """Each suggestion with its request: a split per big grid, a merge per group of tiny grids.
 
-    Splits that found no contiguous cut are left out (they are listed with a note for a planner to draw).
+    A split's first part keeps the grid's code; a merge keeps the group's first code. Splits that
+    found no contiguous cut are left out (they are listed with a note for a planner to draw).
     """
-    out = []
+    out: list[tuple[GridSplit | GridMerge, ProposalRequest]] = []
     for split in plan.splits:
         if len(split.parts) < 2:
             continue
-        out.append(ProposalRequest(
+        out.append((split, ProposalRequest(
             kind="split", from_code=split.grid_code, to_code=None, effective_date=effective_date, author=author,
             parts=tuple(p.geometry for p in split.parts[1:]), document_ref=document_ref,
             reason=reason or SPLIT_REASON.format(code=split.grid_code, households=split.households,
                                                  parts=" + ".join(str(p.households) for p in split.parts)),
-        ))
+        )))
     for merge in plan.merges:
         keep, *merged = merge.grid_codes
-        out.append(ProposalRequest(
+        out.append((merge, ProposalRequest(
             kind="merge", from_code=merged[0], to_code=keep, merge_codes=tuple(merged), effective_date=effective_date,
             author=author, document_ref=document_ref,
             reason=reason or MERGE_REASON.format(codes=", ".join(merge.grid_codes), households=merge.households),
-        ))
+        )))
     return out
 
 
 def draft_grid_plan(engine: Engine, plan: GridPlan, *, effective_date: dt.date, author: str,
                     reason: str | None = None, document_ref: str | None = None) -> list[int]:
-    """Store the plan's splits and merges as drafts, note each draft's id on its suggestion; the ids."""
-    drafted = [s for s in plan.splits if len(s.parts) >= 2] + list(plan.merges)
-    requests = grid_requests(plan, effective_date=effective_date, author=author, reason=reason,
-                             document_ref=document_ref)
-    ids = create_drafts(engine, requests)
-    for suggestion, pid in zip(drafted, ids, strict=True):
+    """Store the plan's splits and merges as drafts (all or none), note each draft's id on its suggestion."""
+    pairs = grid_requests(plan, effective_date=effective_date, author=author, reason=reason,
+                          document_ref=document_ref)
+    ids = create_proposals(engine, [request for _, request in pairs])
+    for (suggestion, _), pid in zip(pairs, ids, strict=True):
         suggestion.proposal_id = pid
     return ids
 
 
-def create_drafts(engine: Engine, requests: Sequence[ProposalRequest]) -> list[int]:
-    """Store every request as a draft, in one transaction (none if one is refused); their ids, in order."""
-    return create_proposals(engine, requests)
-
-
 def apply_drafts(engine: Engine, proposal_ids: Sequence[int], *, author: str) -> list[dict[str, Any]]:
-    """Apply drafts in order; a draft made stale by an earlier one is recomputed and the new one applied.
+    """Apply drafts in order; a draft made stale by an earlier one is re-pinned to the current map and applied.
 
     Every id is checked to be a draft before any is applied. Each draft applies atomically; if one
     is refused, the ones before it stay applied and the error says which, and the rest are not tried.
