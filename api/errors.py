@@ -17,7 +17,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from geo.errors import Conflict, DatabaseUnavailable, GridgovError, ImportRejected, InvalidInput, NotFound
+from geo.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    Forbidden,
+    GridgovError,
+    ImportRejected,
+    InvalidInput,
+    NotFound,
+)
 
 log = logging.getLogger("gridgov.api")
 
@@ -25,6 +33,7 @@ STATUS: dict[type[GridgovError], int] = {
     ImportRejected: 422,
     InvalidInput: 422,
     NotFound: 404,
+    Forbidden: 403,
     Conflict: 409,
     DatabaseUnavailable: 503,
 }

@@ -5,13 +5,35 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
 from geo.errors import InvalidInput, NotFound
 
-# Ordered: each role may do what the ones before it may.
-ROLES: tuple[str, ...] = ("reader", "planner", "admin")
+# Ordered: each role may do what the ones before it may. A planner proposes and may apply, cancel or
+# reverse their own proposals; an approver (审核签发) may do so for anyone's; an admin also imports data.
+ROLES: tuple[str, ...] = ("reader", "planner", "approver", "admin")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, as the system knows it: the API key's name and role (the free-text author is beside it)."""
+
+    name: str
+    role: str
+
+    def may_act_for(self, owner: str | None) -> bool:
+        """Whether this actor may apply, cancel, reverse, edit or withdraw a proposal made by key ``owner``.
+
+        A proposal made without a key (an unidentified caller before keys were recorded) belongs to no one:
+        any planner may act on it.
+        """
+        return ROLES.index(self.role) >= ROLES.index("approver") or owner is None or owner == self.name
+
+
+# The command line works on the database file directly: whoever runs it administers that database.
+CLI_ACTOR = Actor(name="cli", role="admin")
 
 
 def hash_key(key: str) -> str:
@@ -38,15 +60,26 @@ def revoke_key(conn: Connection, key_id: int) -> None:
 
 def role_of(key: str, *, configured: dict[str, str], conn: Connection) -> str | None:
     """The role of ``key``: from the configured keys, else from the table; None if unknown."""
-    role: str | None = None
+    actor = actor_of(key, configured=configured, conn=conn)
+    return actor.role if actor is not None else None
+
+
+def actor_of(key: str, *, configured: dict[str, str], conn: Connection) -> Actor | None:
+    """Name and role of ``key``, or None if unknown.
+
+    A stored key has the name it was created with; a configured key (``GRIDGOV_API_KEYS``) is named by
+    the start of its hash, which identifies it in the audit log without revealing it.
+    """
+    digest = hash_key(key)
+    found: Actor | None = None
     for known, known_role in configured.items():
         # compare_digest on every key, without early exit, so timing reveals nothing.
         if hmac.compare_digest(known.encode("utf-8"), key.encode("utf-8")):
-            role = known_role
-    if role is not None:
-        return role
-    digest = hash_key(key)
-    for key_hash, key_role in conn.execute(text("SELECT key_hash, role FROM api_keys WHERE revoked = false")):
+            found = Actor(name=f"key:{digest[:12]}", role=known_role)
+    if found is not None:
+        return found
+    for name, key_hash, key_role in conn.execute(
+            text("SELECT name, key_hash, role FROM api_keys WHERE revoked = false")):
         if hmac.compare_digest(key_hash, digest):
-            role = key_role
-    return role
+            found = Actor(name=str(name), role=str(key_role))
+    return found

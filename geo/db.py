@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -78,6 +80,9 @@ def make_engine(url: str, *, autocommit: bool = False) -> Engine:
             **options,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if not autocommit:
+            event.listen(engine, "connect", _sqlite_explicit_transactions)
+            event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
         # No pre-ping: it costs a round trip on every checkout. A connection that died is
@@ -106,6 +111,36 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _sqlite_explicit_transactions(dbapi_conn: object, _record: object) -> None:
+    # The sqlite3 module's own transaction handling begins late and breaks SAVEPOINTs; SQLAlchemy
+    # emits BEGIN itself instead (see _sqlite_begin).
+    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """BEGIN, or BEGIN IMMEDIATE for a write transaction (:func:`write_transaction`).
+
+    A deferred transaction that reads before it writes cannot wait for the write lock (SQLite answers
+    "database is locked" at once to avoid a deadlock); taking the lock at BEGIN lets the busy timeout
+    queue concurrent writers instead.
+    """
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: committed at the end, rolled back on error.
+
+    On SpatiaLite it takes the database's write lock when it begins, so concurrent writers queue
+    (busy timeout) instead of failing; on PostGIS it is a plain transaction (writers lock rows).
+    """
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            yield conn
 
 
 def _alembic_config(engine: Engine) -> Config:

@@ -32,6 +32,12 @@ class NotFound(GridgovError):
     code = "not_found"
 
 
+class Forbidden(GridgovError):
+    """The caller's key may not do this (e.g. apply another planner's proposal without the approver role)."""
+
+    code = "forbidden"
+
+
 class Conflict(GridgovError):
     """The request is valid but clashes with the current state (e.g. stale versions)."""
 

@@ -42,6 +42,10 @@ class VersionedMixin:
     valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     # The change that created this version (import, apply or revert).
     change_id: Mapped[int | None] = mapped_column(ForeignKey("change_log.id"), nullable=True)
+    # The change that closed this version (set valid_to); undo follows it back.
+    closed_by: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # Set when the change that made this version was cancelled (撤销): its interval is then empty.
+    cancelled_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -108,7 +112,7 @@ class ChangeLog(Base):
     __tablename__ = "change_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))  # import | apply | revert
+    kind: Mapped[str] = mapped_column(String(16))  # import | apply | revert (a reversal) | cancel
     proposal_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     author: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -118,6 +122,38 @@ class ChangeLog(Base):
     # Codes of the units touched, and figures moved, as JSON for querying by unit.
     units: Mapped[list[str]] = mapped_column(JSON, default=list)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    key_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the API key behind the change
+    key_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    undoes: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the change a reverse/cancel undoes
+
+
+class UnitLineage(Base):
+    """A unit version's predecessor: what it came from (move, split, merge) or the code it had (recode)."""
+
+    __tablename__ = "unit_lineage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    predecessor: Mapped[str] = mapped_column(String(32), index=True)
+    relation: Mapped[str] = mapped_column(String(16))  # move | split | merge | recode
+    change_id: Mapped[int] = mapped_column(ForeignKey("change_log.id"), index=True)
+    cancelled_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ProposalEvent(Base):
+    """Append-only life of a proposal: created, edited, withdrawn, applied, reversed, cancelled, recomputed."""
+
+    __tablename__ = "proposal_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str] = mapped_column(String(200))
+    key_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    key_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    change_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Proposal(Base):
@@ -126,7 +162,8 @@ class Proposal(Base):
     __tablename__ = "proposals"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)  # draft|applied|reverted
+    # draft | applied | reverted (reversed, 恢复) | cancelled (撤销) | withdrawn; applied in the future = "scheduled"
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     level: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(8), default="move", server_default="move")  # move|split|merge
     from_code: Mapped[str] = mapped_column(String(32), index=True)
@@ -146,6 +183,11 @@ class Proposal(Base):
     base_versions: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     applied_change_id: Mapped[int | None] = mapped_column(ForeignKey("change_log.id"), nullable=True)
     reverted_change_id: Mapped[int | None] = mapped_column(ForeignKey("change_log.id"), nullable=True)
+    cancelled_change_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    workers_moved: Mapped[int | None] = mapped_column(Integer, nullable=True)  # community workers moving A→B
+    allow_non_adjacent: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    key_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the API key that proposed it
+    key_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class ApiKey(Base):

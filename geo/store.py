@@ -185,15 +185,26 @@ def insert_versions(conn: Connection, table: str, gdf: gpd.GeoDataFrame) -> int:
     return len(rows)
 
 
-def close_versions(conn: Connection, table: str, codes: Sequence[str], valid_to: dt.date) -> int:
-    """Close the current versions of ``codes`` on ``valid_to`` (the day the new ones start)."""
+def close_versions(conn: Connection, table: str, codes: Sequence[str], valid_to: dt.date, *,
+                   change_id: int | None = None) -> int:
+    """Close the current versions of ``codes`` on ``valid_to`` (the day the new ones start), by ``change_id``."""
     if not codes:
         return 0
     stmt = text(
-        f"UPDATE {table} SET valid_to = :valid_to WHERE valid_to IS NULL AND code IN :codes"
+        f"UPDATE {table} SET valid_to = :valid_to, closed_by = :change WHERE valid_to IS NULL AND code IN :codes"
     ).bindparams(bindparam("codes", expanding=True))
-    result = conn.execute(stmt, {"valid_to": valid_to, "codes": list(codes)})
+    result = conn.execute(stmt, {"valid_to": valid_to, "change": change_id, "codes": list(codes)})
     return int(result.rowcount or 0)
+
+
+def next_versions(conn: Connection, table: str, codes: Sequence[str]) -> dict[str, int]:
+    """The next free version number of each code: one past every version it ever had, cancelled ones too."""
+    if not codes:
+        return {}
+    stmt = text(f"SELECT code, max(version) FROM {table} WHERE code IN :codes GROUP BY code").bindparams(
+        bindparam("codes", expanding=True))
+    found = {code: int(v) + 1 for code, v in conn.execute(stmt, {"codes": list(codes)})}
+    return {code: found.get(code, 1) for code in codes}
 
 
 def existing_codes(conn: Connection, table: str) -> set[str]:

@@ -106,7 +106,7 @@ def test_the_cli_walks_the_same_workflow(tiny_db_url: str) -> None:
     assert '"version": 2' in runner.invoke(cli_app, ["history", C11, "--database", tiny_db_url]).output
     assert runner.invoke(cli_app, ["revert", "1", "--author", "cli", "--database", tiny_db_url]).exit_code == 0
     not_draft = runner.invoke(cli_app, ["rebase", "1", "--database", tiny_db_url])
-    assert not_draft.exit_code == 2 and "only a draft can be rebased" in not_draft.output
+    assert not_draft.exit_code == 2 and "only a draft proposal can be rebased" in not_draft.output
     bad = runner.invoke(cli_app, ["propose", "--from", C11, "--to", C11, "--grids", "x", "--effective-date",
                                   "2025-03-01", "--author", "cli", "--database", tiny_db_url])
     assert bad.exit_code == 2 and "same unit" in bad.output

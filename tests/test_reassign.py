@@ -75,8 +75,11 @@ def test_moving_a_whole_grid_between_communities(tiny: Engine) -> None:
     assert preview["grids_moved_whole"] == ["520499001001002"]
     assert preview["moved"]["residents"] == 160 and preview["moved"]["buildings"] == 5
     assert len(preview["buildings_moved"]) == 5
+    (recoded,) = preview["recoded"]  # moved whole, the grid takes a code under its new community (codes nest)
+    assert recoded["code"] == "520499001001002" and recoded["new_code"].startswith(C12)
     after = snapshot(tiny, LATER)
-    assert after["parents"]["520499001001002"] == C12
+    assert "520499001001002" not in after["parents"] and after["parents"][recoded["new_code"]] == C12
+    assert {b["grid_after"] for b in preview["buildings_moved"]} == {recoded["new_code"]}
     assert after["totals"][C11]["residents"] == before["totals"][C11]["residents"] - 160
     assert after["totals"][C12]["residents"] == before["totals"][C12]["residents"] + 160
     assert after["totals"]["520499"] == before["totals"]["520499"]  # the district total never changes
@@ -215,7 +218,7 @@ def test_a_proposal_whose_units_changed_since_is_refused_with_what_changed(tiny:
 def test_reverting_after_a_later_change_on_the_same_units_is_refused(tiny: Engine) -> None:
     first, _ = apply(tiny, request(C11, C12, child_codes=("520499001001002",)))
     apply(tiny, request(C12, C11, child_codes=("520499001002001",), day=dt.date(2025, 3, 2)))
-    with pytest.raises(Conflict, match="revert those changes first"):
+    with pytest.raises(Conflict, match="still stand: proposal 2"):
         revert_proposal(tiny, first, author="x")
 
 

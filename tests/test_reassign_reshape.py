@@ -150,15 +150,16 @@ def test_refused_splits_and_merges_say_why_and_change_nothing(tiny: Engine, make
 def test_a_move_drafted_before_a_merge_is_stale_once_its_unit_is_retired(tiny: Engine) -> None:
     move = create_proposal(tiny, request(C11, C12, child_codes=(G112,)))
     apply(tiny, merge(G111, G112))
-    with pytest.raises(Conflict, match=f"{G112} was at version 1 and is now retired"):
+    with pytest.raises(Conflict, match=f"{G112} was at version 1 and is no longer current"):
         apply_proposal(tiny, move, author="x")
 
 
 def test_a_change_cannot_be_reverted_once_a_merge_retired_what_it_made(tiny: Engine) -> None:
-    moved, _ = apply(tiny, request(C11, C12, child_codes=(G112,)))  # G112 now in C12, above 520499001002002
-    apply(tiny, ProposalRequest(kind="merge", from_code=G112, to_code="520499001002002",
-                                effective_date=dt.date(2025, 3, 2), author="x", merge_codes=(G112,)))
-    with pytest.raises(Conflict, match="merge first"):
+    moved, preview = apply(tiny, request(C11, C12, child_codes=(G112,)))  # G112 now in C12, re-coded
+    (recoded,) = preview["recoded"]
+    apply(tiny, ProposalRequest(kind="merge", from_code=recoded["new_code"], to_code="520499001002002",
+                                effective_date=dt.date(2025, 3, 2), author="x", merge_codes=(recoded["new_code"],)))
+    with pytest.raises(Conflict, match="still stand: proposal 2"):
         revert_proposal(tiny, moved, author="x")
 
 

@@ -121,7 +121,7 @@ def balance(body: BalanceRequest, engine: EngineDep, role: PlannerDep) -> JSONRe
     result = suggest_moves(engine, as_of=parse_datetime(body.datetime), options=body.balance_options())
     if body.draft and result.moves:
         requests = requests_for(result.moves, effective_date=body.effective_date or dt.date.today(),
-                                author=f"gridgov balance ({role})", reason=body.reason,
+                                author=f"gridgov balance ({role.role})", reason=body.reason,
                                 document_ref=body.document_ref)
         result.proposal_ids = create_proposals(engine, requests)
     return JSONResponse(result.as_dict())
@@ -212,5 +212,5 @@ def grid_split_drafts(body: GridDraftRequest, engine: EngineDep, role: PlannerDe
 
     plan = body.grid_plan(engine)
     draft_grid_plan(engine, plan, effective_date=body.effective_date or dt.date.today(),
-                    author=f"gridgov grid-splits ({role})", reason=body.reason, document_ref=body.document_ref)
+                    author=f"gridgov grid-splits ({role.role})", reason=body.reason, document_ref=body.document_ref)
     return JSONResponse(plan.as_dict())

@@ -77,10 +77,12 @@ def compute_figures(conn: Connection, plan: Plan) -> dict[str, Any]:
                    if area_m2(cut(g, plan.territory)) < NOISE_M2) if level != Level.grid else []
     per_grid = _per_grid(conn, whole)
     moved = {f: int(per_grid[f].sum()) if len(per_grid) else 0 for f in FIGURES}
-    moved = _add(moved, _moved_buildings(conn, plan.buildings))
+    # Buildings of grids moved whole follow their re-coded grid; they are counted with those grids.
+    moved = _add(moved, _moved_buildings(conn, [c for c, (old, _) in plan.buildings.items() if old not in whole]))
     new_grids = [u.code for u in plan.units if u.level == Level.grid and u.created]
     moved_grids = len(whole) + len(new_grids)
-    moved_workers = sum(u.workers_gained for u in plan.units)  # a community merge brings its workers along
+    # Workers a merge brings, a move carries (workers_moved) or a re-coded community keeps.
+    moved_workers = sum(u.workers_gained for u in plan.units if u.workers_gained > 0)
     units = []
     for change in plan.units:
         if Level(change.level).depth > level.depth:  # descendants are listed as moved or split grids
@@ -112,6 +114,8 @@ def compute_figures(conn: Connection, plan: Plan) -> dict[str, Any]:
         "moved": {**moved, "area_km2": round(area_m2(plan.territory) / 1e6, 6)},
         "grids_moved_whole": whole,
         "grids_split": split,
+        "recoded": plan.summary.get("recoded", []),
+        "workers_moved": plan.request.workers_moved,
         "buildings_moved": moved_list,
         "units": units,
     }
@@ -141,7 +145,7 @@ def _moved_list(conn: Connection, plan: Plan, whole_grids: list[str]) -> list[di
     rows = conn.execute(
         text("SELECT code, grid_code FROM buildings WHERE valid_to IS NULL AND grid_code IN :g").bindparams(
             bindparam("g", expanding=True)), {"g": whole_grids or [""]}).all()
-    out = [{"code": c, "grid_before": g, "grid_after": g} for c, g in rows]
+    out = [{"code": c, "grid_before": g, "grid_after": g} for c, g in rows if c not in plan.buildings]
     out += [{"code": c, "grid_before": a, "grid_after": b} for c, (a, b) in plan.buildings.items()]
     return sorted(out, key=lambda r: r["code"])
 

@@ -36,6 +36,8 @@ class ProposalRequest:
     kind: str = "move"
     parts: tuple[BaseGeometry, ...] | None = None
     merge_codes: tuple[str, ...] | None = None
+    workers_moved: int = 0  # community workers who move from A to B with the territory (communities only)
+    min_area_m2: float = 100.0  # a drawn area smaller than this that moves no residents is refused
 
 
 @dataclass
@@ -52,7 +54,8 @@ class UnitChange:
     version_before: int | None
     source_code: str | None = None  # for a unit the change creates: the unit it was split from
     name_en: str | None = None  # for a unit the change creates (else the current version's is kept)
-    workers_gained: int = 0  # community workers a merge brings from the communities it retires
+    workers_gained: int = 0  # community workers a merge brings (or a move carries; negative for the giver)
+    recoded: bool = False  # a created unit that is ``source_code`` moved whole and given a code under its new parent
 
     @property
     def created(self) -> bool:
@@ -87,3 +90,4 @@ class Plan:
     base_versions: dict[str, int] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     warnings: list[Notice] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # names of units the plan creates, by code

@@ -83,12 +83,32 @@ def plan_move(conn: Connection, request: ProposalRequest) -> Plan:
     plan.base_versions = {a["code"]: int(a["version"]), b["code"]: int(b["version"])}
     record_change(plan, a, a.geometry, cut(a.geometry, territory), a["parent_code"])
     record_change(plan, b, b.geometry, join(b.geometry, territory), b["parent_code"])
+    _carry_workers(plan, a, b)
     walk_ancestors(conn, plan, a, b, territory)
     _walk_descendants(conn, plan, a, b, territory)
     if level == Level.grid:
         _move_buildings(conn, plan, {a["code"]: b["code"]}, territory)
     move_stations(conn, plan, territory)
     return plan
+
+
+def _carry_workers(plan: Plan, a: Any, b: Any) -> None:
+    """Community workers who move with the territory: taken from A's count and added to B's."""
+    n = plan.request.workers_moved
+    if not n:
+        return
+    if n < 0:
+        raise InvalidInput("workers_moved cannot be negative", field="workers_moved")
+    if a["level"] != Level.community:
+        raise InvalidInput("workers move only between communities (from_code and to_code)", field="workers_moved")
+    present = int(a["workers"]) if a["workers"] == a["workers"] and a["workers"] is not None else 0
+    if n > present:
+        raise InvalidInput(f"{a['name']} has {present} community workers; {n} cannot move", field="workers_moved")
+    for unit in plan.units:
+        if unit.code == a["code"]:
+            unit.workers_gained = -n
+        elif unit.code == b["code"]:
+            unit.workers_gained = n
 
 
 def _touched_descendants(conn: Connection, a: Any, territory: BaseGeometry) -> list[BaseGeometry]:
@@ -120,10 +140,9 @@ def _walk_descendants(conn: Connection, plan: Plan, a: Any, b: Any, territory: B
             rest = cut(child.geometry, territory)
             new_parent = destination[child["parent_code"]]
             if area_m2(rest) < NOISE_M2:
-                if child["parent_code"] == a["code"] or child["parent_code"] in plan_split_parents(plan):
-                    record_change(plan, child, child.geometry, child.geometry, new_parent)
                 plan.summary.setdefault("moved_whole", []).append(child["code"])
-                destination[child["code"]] = child["code"]
+                if child["parent_code"] == a["code"] or child["parent_code"] in plan_split_parents(plan):
+                    destination[child["code"]] = recode(conn, plan, child, new_parent, codes_for)
                 continue
             if new_parent not in codes_for:
                 codes_for[new_parent] = next_codes(conn, new_parent, level)
@@ -144,6 +163,58 @@ def _walk_descendants(conn: Connection, plan: Plan, a: Any, b: Any, territory: B
         level = level.child
     if grid_moves:
         _move_buildings(conn, plan, grid_moves, territory)
+
+
+def recode(conn: Connection, plan: Plan, row: Any, new_parent: str, codes_for: dict[str, Any]) -> str:
+    """Move a unit whole under ``new_parent``: it is re-coded there (codes nest) with its descendants.
+
+    The old code is retired and stays an alias of the new one (:mod:`geo.reassign.lineage`); buildings
+    and stations follow the new codes. Returns the new code.
+    """
+    level = Level(row["level"])
+    if new_parent not in codes_for:
+        codes_for[new_parent] = next_codes(conn, new_parent, level)
+    new_code = next(codes_for[new_parent])
+    parent_names = _names(conn, [row["parent_code"], new_parent], plan)
+    name = recoded_name(row["name"], parent_names.get(row["parent_code"]), parent_names.get(new_parent), new_code)
+    record_change(plan, row, row.geometry, None, row["parent_code"])
+    plan.units.append(UnitChange(
+        code=new_code, level=level.value, name=name, parent_before=None, parent_after=new_parent, geom_before=None,
+        geom_after=row.geometry, version_before=None, source_code=row["code"], recoded=True,
+        name_en=row["name_en"] if isinstance(row["name_en"], str) else None,
+        workers_gained=int(row["workers"]) if level == Level.community and row["workers"] == row["workers"]
+        and row["workers"] is not None else 0,
+    ))
+    plan.summary.setdefault("recoded", []).append({"code": row["code"], "new_code": new_code, "name": name})
+    plan.names[new_code] = name
+    if level == Level.grid:
+        buildings = read_latest(conn, "buildings", where_in={"grid_code": [row["code"]]})
+        plan.buildings.update({c: (row["code"], new_code) for c in buildings["code"]})
+    if level == Level.community:
+        stations = read_latest(conn, "stations", where_in={"community_code": [row["code"]]})
+        plan.stations.update({c: (row["code"], new_code) for c in stations["code"]})
+    for _, child in read_latest(conn, "units", where_in={"parent_code": [row["code"]]}).sort_values("code").iterrows():
+        recode(conn, plan, child, new_code, codes_for)
+    return new_code
+
+
+def _names(conn: Connection, codes: list[str], plan: Plan) -> dict[str, str]:
+    known = dict(plan.names)
+    rows = read_latest(conn, "units", where_in={"code": [c for c in codes if c and c not in known]})
+    return {**known, **dict(zip(rows["code"], rows["name"], strict=True))}
+
+
+def recoded_name(name: str, old_parent: str | None, new_parent: str | None, new_code: str) -> str:
+    """The receiving parent's naming: "南郊社区第1网格" moved to 利达社区 as its 12th grid is "利达社区第12网格".
+
+    A name that does not start with its old parent's name is kept as it is.
+    """
+    import re
+
+    if not old_parent or not new_parent or not name.startswith(old_parent):
+        return name
+    rest = re.sub(r"\d+", str(int(new_code[-3:])), name[len(old_parent):], count=1)
+    return new_parent + rest
 
 
 def plan_split_parents(plan: Plan) -> set[str]:

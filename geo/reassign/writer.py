@@ -17,7 +17,7 @@ from geo.coverage import coverage_report
 from geo.domain import Level
 from geo.errors import InvalidInput, InvariantViolation
 from geo.reassign.model import Plan
-from geo.store import TABLE_COLUMNS, close_versions, insert_versions, read_latest
+from geo.store import TABLE_COLUMNS, close_versions, insert_versions, next_versions, read_latest
 
 
 def _check_dates(rows: pd.DataFrame, day: dt.date, what: str) -> None:
@@ -31,20 +31,22 @@ def _check_dates(rows: pd.DataFrame, day: dt.date, what: str) -> None:
 
 
 def replace_versions(
-    conn: Connection, table: str, new_rows: gpd.GeoDataFrame, existing: list[str], day: dt.date
+    conn: Connection, table: str, new_rows: gpd.GeoDataFrame, existing: list[str], day: dt.date, change_id: int
 ) -> None:
-    """Close the latest versions of ``existing`` codes on ``day`` and insert ``new_rows``."""
-    if new_rows.empty:
-        return
-    closed = close_versions(conn, table, existing, day)
+    """Close the latest versions of ``existing`` codes on ``day`` by ``change_id`` and insert ``new_rows``."""
+    closed = close_versions(conn, table, existing, day, change_id=change_id)
     if closed != len(existing):
         raise InvariantViolation([f"{table}: expected to close {len(existing)} versions, closed {closed}"])
-    insert_versions(conn, table, new_rows[list(TABLE_COLUMNS[table]) + ["geometry"]])
+    if not new_rows.empty:
+        insert_versions(conn, table, new_rows[list(TABLE_COLUMNS[table]) + ["geometry"]])
 
 
-def _versioned(current: gpd.GeoDataFrame, day: dt.date, change_id: int) -> gpd.GeoDataFrame:
+def versioned(conn: Connection, table: str, current: gpd.GeoDataFrame, day: dt.date,
+              change_id: int) -> gpd.GeoDataFrame:
+    """Copies of ``current`` rows as the next versions of their codes, valid from ``day``, made by ``change_id``."""
     out = current.copy()
-    out["version"] = out["version"].astype(int) + 1
+    following = next_versions(conn, table, list(out["code"]))
+    out["version"] = [following[c] for c in out["code"]]
     out["valid_from"], out["valid_to"], out["change_id"] = day, None, change_id
     return out
 
@@ -53,16 +55,16 @@ def write_plan(conn: Connection, plan: Plan, change_id: int) -> dict[str, int]:
     """Insert the plan's new unit, building and station versions; return how many of each."""
     day = plan.request.effective_date
     units, existing = _unit_rows(conn, plan, day, change_id)
-    replace_versions(conn, "units", units, existing, day)
+    replace_versions(conn, "units", units, existing, day, change_id)
     counts = {"units": len(units)}
     for table, moves, column in (("buildings", plan.buildings, "grid_code"),
                                  ("stations", plan.stations, "community_code")):
         current = read_latest(conn, table, where_in={"code": sorted(moves)})
         if not current.empty:
             _check_dates(current, day, table[:-1])
-            rows = _versioned(current, day, change_id)
+            rows = versioned(conn, table, current, day, change_id)
             rows[column] = [moves[c][1] for c in rows["code"]]
-            replace_versions(conn, table, rows, list(current["code"]), day)
+            replace_versions(conn, table, rows, list(current["code"]), day, change_id)
         counts[table] = len(current)
     return counts
 
@@ -75,7 +77,7 @@ def _unit_rows(conn: Connection, plan: Plan, day: dt.date, change_id: int) -> tu
     retired = [u.code for u in plan.units if u.retired]
     existing = current.loc[[u.code for u in changed] + retired]
     _check_dates(existing, day, "unit")
-    rows = _versioned(current.loc[[u.code for u in changed]], day, change_id)
+    rows = versioned(conn, "units", current.loc[[u.code for u in changed]], day, change_id)
     rows["parent_code"] = [u.parent_after for u in changed]
     gained = [u.workers_gained for u in changed]
     if any(gained):
@@ -93,7 +95,8 @@ def _new_unit(source: Any, change: Any, day: dt.date, change_id: int) -> dict[st
         "code": change.code, "version": 1, "name": change.name,
         "name_en": change.name_en or (f"{source['name_en']} (moved part)" if source["name_en"] else None),
         "level": change.level, "kind": source["kind"], "parent_code": change.parent_after,
-        "workers": 0 if change.level == Level.community else None, "synthetic": bool(source["synthetic"]),
+        # A re-coded community keeps its workers; a community cut out of another starts with none.
+        "workers": (change.workers_gained if change.recoded else 0) if change.level == Level.community else None, "synthetic": bool(source["synthetic"]),
         "valid_from": day, "valid_to": None, "change_id": change_id, "geometry": change.geom_after,
     }
 
