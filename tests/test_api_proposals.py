@@ -88,7 +88,7 @@ def test_a_drawn_area_in_another_crs_is_reprojected(client) -> None:
     area = shapely.transform(box(106.025, 26.012, 106.035, 26.02), lambda xy: np.column_stack(
         to_utm.transform(xy[:, 0], xy[:, 1])))
     body = {**GRID_MOVE, "from_code": "520499002001", "to_code": "520499002002", "child_codes": None,
-            "area": mapping(area), "area_crs": "EPSG:32648"}
+            "area": mapping(area), "area_crs": "EPSG:32648", "allow_non_adjacent": True}
     response = client.post("/proposals", json=body, headers=PLANNER)
     assert response.status_code == 201, response.text
     expected = geodesic_area_m2(box(106.025, 26.012, 106.035, 26.02)) / 1e6  # all of it lies in the unit
@@ -164,7 +164,8 @@ MERGE = {"kind": "merge", "to_code": "520499001001001", "merge_codes": ["5204990
 def test_a_stale_draft_can_be_rebased_on_the_current_map(client) -> None:
     first = client.post("/proposals", json=GRID_MOVE, headers=PLANNER).json()["proposal"]["id"]
     second = client.post("/proposals", headers=PLANNER, json={
-        **GRID_MOVE, "from_code": C12, "to_code": C11, "child_codes": ["520499001002002"]}).json()["proposal"]["id"]
+        **GRID_MOVE, "from_code": C12, "to_code": C11, "child_codes": ["520499001002002"],
+        "allow_non_adjacent": True}).json()["proposal"]["id"]
     assert client.post(f"/proposals/{second}/rebase", headers={"X-API-Key": READER_KEY}).status_code == 403
     assert client.post(f"/proposals/{first}/apply", json={"author": "x"}, headers=PLANNER).status_code == 200
     assert client.post(f"/proposals/{second}/apply", json={"author": "x"}, headers=PLANNER).status_code == 409

@@ -10,16 +10,24 @@ merges.
 from geo.reassign.model import Plan, ProposalRequest
 from geo.reassign.service import (
     apply_proposal,
+    cancel_proposal,
+    count_all_proposals,
     create_proposal,
     create_proposals,
+    edit_proposal,
     list_proposals,
     preview_proposal,
     rebase_proposal,
     revert_proposal,
     what_if,
+    withdraw_proposal,
 )
 
 __all__ = [
+    "cancel_proposal",
+    "count_all_proposals",
+    "edit_proposal",
+    "withdraw_proposal",
     "Plan",
     "ProposalRequest",
     "apply_proposal",

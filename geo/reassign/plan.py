@@ -25,6 +25,7 @@ from geo.reassign.geometry import (
     common,
     cut,
     join,
+    parts,
     shared_edge_m,
 )
 from geo.reassign.model import KINDS, Plan, ProposalRequest, UnitChange
@@ -89,7 +90,38 @@ def plan_move(conn: Connection, request: ProposalRequest) -> Plan:
     if level == Level.grid:
         _move_buildings(conn, plan, {a["code"]: b["code"]}, territory)
     move_stations(conn, plan, territory)
+    _guard(plan, b)
     return plan
+
+
+def _guard(plan: Plan, b: Any) -> None:
+    """Refuse what a planner did not ask for: an exclave, a unit in pieces or enclosed, a stray speck."""
+    request = plan.request
+    if request.area is not None and not plan.buildings and area_m2(plan.territory) < request.min_area_m2:
+        raise InvalidInput(f"the drawn area is {area_m2(plan.territory):,.0f} m² and moves no residents; areas under "
+                           f"{request.min_area_m2:,.0f} m² that move nobody are refused as strays", field="area")
+    if request.allow_non_adjacent:
+        return
+    field = "area" if request.area is not None else "child_codes"
+    if shared_edge_m(plan.territory, b.geometry) < MIN_SHARED_EDGE_M:
+        raise InvalidInput(f"the moved ground does not touch {b['name']} ({b['code']}): it would be an exclave; "
+                           "set allow_non_adjacent to move it anyway", field=field)
+    for unit in plan.units:
+        if unit.geom_after is None:
+            continue
+        before_parts = parts(unit.geom_before) if unit.geom_before is not None else 1
+        if parts(unit.geom_after) > max(before_parts, 1):
+            raise InvalidInput(f"{unit.name} ({unit.code}) would be in {parts(unit.geom_after)} separate parts; "
+                               "set allow_non_adjacent to allow it", field=field)
+        if _holes(unit.geom_after) > _holes(unit.geom_before):
+            raise InvalidInput(f"{unit.name} ({unit.code}) would enclose ground of another unit (an enclave); "
+                               "set allow_non_adjacent to allow it", field=field)
+
+
+def _holes(geom: BaseGeometry | None) -> int:
+    if geom is None or geom.is_empty:
+        return 0
+    return sum(len(p.interiors) for p in shapely.get_parts(geom) if area_m2(p) >= NOISE_M2)
 
 
 def _carry_workers(plan: Plan, a: Any, b: Any) -> None:

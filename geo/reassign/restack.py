@@ -31,8 +31,10 @@ class SetAside:
 
 
 def dated_after(conn: Connection, day: dt.date, codes: dict[str, set[str]] | None = None) -> list[ChangeRow]:
-    """Changes whose versions begin after ``day`` (of the given codes per table, or of any), with every
-    later change on their units; newest first."""
+    """Changes whose versions begin after ``day``, with every later change on their units; newest first.
+
+    ``codes`` (per table) limits them to changes of those codes.
+    """
     found: set[int] = set()
     for table in TABLES:
         if codes is not None and not codes.get(table):

@@ -381,7 +381,8 @@ def _write_reversal(conn: Connection, record: ProposalRecord, day: dt.date, *, a
     if blocking:
         raise Conflict(blockers_message(blocking, "reverse"), field="id")
     change_id = log_change(conn, kind="revert", proposal_id=record.id, author=author, day=day,
-                           reason=reason or f"reversal of proposal {record.id} (恢复)", document_ref=record.document_ref,
+                           reason=reason or f"reversal of proposal {record.id} (恢复)",
+                           document_ref=record.document_ref,
                            units=sorted(record.base_versions), summary={}, actor=actor,
                            undoes=record.applied_change_id)
     touched = reverse_change(conn, record.applied_change_id, change_id, day)

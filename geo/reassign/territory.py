@@ -62,3 +62,26 @@ def _children(conn: Connection, codes: tuple[str, ...], a: Any) -> BaseGeometry:
         raise InvalidInput(f"not current {level.child.value}s of {a['code']}: {', '.join(sorted(wrong))}",
                            field="child_codes")
     return join(*rows.geometry.values)
+
+
+def losing_unit_for(conn: Connection, area: Any, to_code: str) -> str:
+    """The unit a drawn move takes ground from when the planner named none.
+
+    That is the one unit of ``to_code``'s level (other than it) the drawing overlaps; over several, the
+    error names them all.
+    """
+    area = check_area(area)
+    target = read_latest(conn, "units", where_in={"code": [to_code]})
+    if target.empty:
+        raise InvalidInput(f"no current unit with code {to_code!r}", field="to_code")
+    level = target.iloc[0]["level"]
+    rows = read_latest(conn, "units", bbox=area.bounds)
+    rows = rows[(rows["level"] == level) & (rows["code"] != to_code)]
+    hits = [(r.code, r.name) for r in rows.itertuples() if area_m2(common(area, r.geometry)) >= NOISE_M2]
+    if len(hits) == 1:
+        return str(hits[0][0])
+    if not hits:
+        raise InvalidInput(f"the drawn area overlaps no {level} other than {to_code}", field="area")
+    named = ", ".join(f"{name} ({code})" for code, name in sorted(hits))
+    raise InvalidInput(f"the drawn area overlaps {len(hits)} {level} units: {named}; say which gives the ground "
+                       "with from_code", field="from_code")

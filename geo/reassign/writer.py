@@ -96,7 +96,8 @@ def _new_unit(source: Any, change: Any, day: dt.date, change_id: int) -> dict[st
         "name_en": change.name_en or (f"{source['name_en']} (moved part)" if source["name_en"] else None),
         "level": change.level, "kind": source["kind"], "parent_code": change.parent_after,
         # A re-coded community keeps its workers; a community cut out of another starts with none.
-        "workers": (change.workers_gained if change.recoded else 0) if change.level == Level.community else None, "synthetic": bool(source["synthetic"]),
+        "workers": (change.workers_gained if change.recoded else 0) if change.level == Level.community else None,
+        "synthetic": bool(source["synthetic"]),
         "valid_from": day, "valid_to": None, "change_id": change_id, "geometry": change.geom_after,
     }
 
