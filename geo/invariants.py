@@ -174,11 +174,15 @@ def _json(value: object) -> dict[str, Any]:
 
 
 def _history(conn: Connection) -> list[Violation]:
-    """Versions of one code follow each other without overlap; at most one is current."""
+    """Versions of one code follow each other without overlap; at most one is current.
+
+    A cancelled version (its change erased by 撤销) has an empty interval and is in no as-of view.
+    """
     out: list[Violation] = []
     for table in ("units", "buildings", "stations"):
         rows = conn.execute(
-            text(f"SELECT code, version, valid_from, valid_to FROM {table} ORDER BY code, version")
+            text(f"SELECT code, version, valid_from, valid_to FROM {table} WHERE cancelled_by IS NULL "
+                 "ORDER BY code, version")
         ).all()
         frame = pd.DataFrame([tuple(r) for r in rows], columns=["code", "version", "valid_from", "valid_to"])
         out += _version_chain_violations(table, frame)
@@ -219,7 +223,7 @@ def _atomicity(conn: Connection) -> list[Violation]:
         text("SELECT id, status, applied_change_id, reverted_change_id FROM proposals")
     ).all()
     for pid, status, applied, reverted in proposals:
-        if status in ("applied", "reverted") and applied not in logged:
+        if status in ("applied", "reverted", "cancelled") and applied not in logged:
             out.append(Violation("atomicity", f"proposal {pid}", f"{status} but its apply is not logged"))
         if status == "reverted" and reverted not in logged:
             out.append(Violation("atomicity", f"proposal {pid}", "reverted but its revert is not logged"))
