@@ -200,3 +200,62 @@ def demo_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     """A fresh copy of a database holding the Xixiu demo, once per backend."""
     yield from copied_database_url(request.param, request, tmp_path, spatialite="demo_spatialite_template",
                                    postgis="demo_postgis_template")
+
+
+def _load_tiny(url: str) -> None:
+    import datetime as dt
+
+    from factories import tiny_dataset
+
+    from geo.importer import import_dataset
+
+    engine = make_engine(url)
+    import_dataset(engine, tiny_dataset(), author="test", valid_from=dt.date.fromisoformat(TINY_VALID_FROM))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def tiny_spatialite_template(spatialite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tiny-spatialite") / "tiny.sqlite"
+    shutil.copyfile(spatialite_template, path)
+    _load_tiny(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_postgis_template(postgis_template: str) -> Iterator[str]:
+    name = f"gridgov_tiny_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgis_template}"'))
+    _load_tiny(_pg_url(name))
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def tiny_copy(backend: str, template: str | Path, directory: Path) -> tuple[str, object]:
+    """A new database copied from a tiny template (many per test, e.g. one per Hypothesis example).
+
+    Returns its URL and a function that drops it.
+    """
+    if backend == "spatialite":
+        path = directory / f"tiny-{uuid.uuid4().hex[:10]}.sqlite"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
+    name = f"gridgov_t_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return _pg_url(name), drop
