@@ -113,26 +113,22 @@ def _insert(targets: np.ndarray, xy: np.ndarray, owner: np.ndarray, tol: float) 
     """Insert the points ``xy`` (owned by position ``owner``) into the target boundaries they lie on.
 
     One vectorised pass finds candidate (point, target) pairs: an STRtree of the points queried with
-    every target boundary within ``tol``, minus the pairs where the point is the target's own or
-    already one of its vertices (the shared vertices of a noded coverage, nearly all hits). Only the
-    few targets left are rebuilt, ring by ring.
+    every ring segment's box grown by ``tol``, minus the pairs where the point is the target's own
+    or an end of the segment (the shared vertices of a noded coverage, nearly all hits), then a numpy
+    point-segment distance. Only the few targets left are rebuilt, ring by ring.
     """
     out = targets.copy()
     ok = np.flatnonzero(_polygonal(targets))
     if not len(ok) or not len(xy):
         return out, 0
-    tree = shapely.STRtree(shapely.points(xy))
-    hit_target, hit_point = tree.query(shapely.boundary(targets[ok]), predicate="dwithin", distance=tol)
-    target = ok[hit_target]
-    keep = owner[hit_point] != target
+    start, end, seg_target = _segments(targets, ok)
+    low, high = np.minimum(start, end) - tol, np.maximum(start, end) + tol
+    hit_seg, hit_point = shapely.STRtree(shapely.points(xy)).query(shapely.box(*low.T, *high.T))
+    target = seg_target[hit_seg]
+    p, a, b = xy[hit_point], start[hit_seg], end[hit_seg]
+    keep = (owner[hit_point] != target) & ~(p == a).all(axis=1) & ~(p == b).all(axis=1)
+    keep[keep] = _distance(p[keep], a[keep], b[keep]) <= tol
     target, hit_point = target[keep], hit_point[keep]
-    if not len(target):
-        return out, 0
-    own_xy, own = _vertices(targets)
-    vertex_keys = {(int(o), float(x), float(y)) for o, (x, y) in zip(own, own_xy, strict=True)}
-    fresh = np.array([(int(t), float(xy[p, 0]), float(xy[p, 1])) not in vertex_keys
-                      for t, p in zip(target, hit_point, strict=True)], dtype=bool)
-    target, hit_point = target[fresh], hit_point[fresh]
     added = 0
     for t in np.unique(target):
         pts = np.unique(xy[hit_point[target == t]], axis=0)
@@ -140,6 +136,26 @@ def _insert(targets: np.ndarray, xy: np.ndarray, owner: np.ndarray, tol: float) 
         if n:
             out[t], added = geom, added + n
     return out, added
+
+
+def _segments(targets: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start and end points of every ring segment of the polygonal ``targets[ok]``, and their target."""
+    parts, part_of = shapely.get_parts(targets[ok], return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    same_ring = coord_of[:-1] == coord_of[1:]
+    target = ok[part_of[ring_of[coord_of[:-1][same_ring]]]]
+    return coords[:-1][same_ring], coords[1:][same_ring], target
+
+
+def _distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Planar distance from each point ``p`` to the segment from ``a`` to ``b`` (row-wise)."""
+    d = b - a
+    length2 = (d**2).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(length2 > 0, ((p - a) * d).sum(axis=1) / length2, 0.0)
+    closest = a + np.clip(t, 0, 1)[:, None] * d
+    return np.hypot(*(p - closest).T)
 
 
 def _node_one(geom: BaseGeometry, pts: np.ndarray, tol: float) -> tuple[BaseGeometry, int]:
