@@ -20,6 +20,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import Connection, Engine, insert
 
 from geo.coverage import coverage_edge_problems, points_in_polygons
@@ -29,6 +31,7 @@ from geo.interchange import LAYERS
 from geo.io import Dataset, text_values
 from geo.models import ChangeLog
 from geo.noding import node_geometries
+from geo.reassign.geometry import GRID
 from geo.store import TABLE_COLUMNS, existing_codes, insert_versions, read_units
 from geo.totals import unit_totals
 from geo.validate import validate_dataset
@@ -89,8 +92,16 @@ def import_dataset(
 
 
 def _base(frame: gpd.GeoDataFrame, table: str, valid_from: dt.date) -> gpd.GeoDataFrame:
-    """The table's columns from a layer: text stripped, version 1, open-ended validity."""
-    out = gpd.GeoDataFrame(index=range(len(frame)), geometry=np.asarray(frame.geometry.values), crs=4326)
+    """The table's columns from a layer: text stripped, version 1, open-ended validity.
+
+    Coordinates are rounded to the precision grid every boundary change uses (:data:`GRID`, 1e-9°,
+    about 0.1 mm): a change then leaves untouched vertices exactly where they were, so neighbours
+    keep matching; off-grid data would drift by a few ulps and leave hairline gaps or crossings.
+    """
+    geoms = shapely.set_precision(np.asarray(frame.geometry.values, dtype=object), GRID)
+    if table == "units":
+        geoms = np.array([MultiPolygon([g]) if isinstance(g, Polygon) else g for g in geoms], dtype=object)
+    out = gpd.GeoDataFrame(index=range(len(frame)), geometry=geoms, crs=4326)
     for column in TABLE_COLUMNS[table]:
         if column in frame and column not in ("version", "valid_from", "valid_to", "change_id"):
             out[column] = text_values(frame[column])
