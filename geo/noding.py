@@ -129,9 +129,14 @@ def _insert(targets: np.ndarray, xy: np.ndarray, owner: np.ndarray, tol: float) 
     keep = (owner[hit_point] != target) & ~(p == a).all(axis=1) & ~(p == b).all(axis=1)
     keep[keep] = _distance(p[keep], a[keep], b[keep]) <= tol
     target, hit_point = target[keep], hit_point[keep]
+    if not len(target):
+        return out, 0
     added = 0
-    for t in np.unique(target):
-        pts = np.unique(xy[hit_point[target == t]], axis=0)
+    order = np.argsort(target, kind="stable")
+    target, hit_point = target[order], hit_point[order]
+    firsts = np.flatnonzero(np.r_[True, target[1:] != target[:-1]])
+    for t, points in zip(target[firsts], np.split(hit_point, firsts[1:]), strict=True):
+        pts = np.unique(xy[points], axis=0)
         geom, n = _node_one(targets[t], pts, tol)
         if n:
             out[t], added = geom, added + n
@@ -201,15 +206,5 @@ def _node_ring(ring: np.ndarray, pts: np.ndarray, tol: float) -> tuple[np.ndarra
     param = t[np.flatnonzero(on), segment]
     order = np.lexsort((param, segment))
     pts, segment = pts[order], segment[order]
-    # Each point goes after its segment's start vertex: split the ring's vertex list at those places.
-    pieces = np.split(ring[:-1], np.arange(1, len(ring) - 1))
-    inserts: dict[int, list[np.ndarray]] = {}
-    for s, p in zip(segment, pts, strict=True):
-        inserts.setdefault(int(s), []).append(p)
-    out = []
-    for i, vertex in enumerate(pieces):
-        out.append(vertex)
-        if i in inserts:
-            out.append(np.asarray(inserts[i]))
-    coords = np.vstack(out)
+    coords = np.insert(ring[:-1], segment + 1, pts, axis=0)  # each after its segment's start, in order
     return np.vstack([coords, coords[:1]]), len(pts)
