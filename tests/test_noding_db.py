@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -130,3 +131,42 @@ def test_a_drawn_strip_along_an_edge_leaves_a_noded_coverage(engine: Engine) -> 
     for level in ("community", "grid"):
         same = units[units["level"] == level]
         assert shapely.coverage_is_valid(np.asarray(same.geometry.values)), level
+
+
+def test_post_imports_and_the_cli_report_the_vertices_added(db_url: str, tmp_path: Path) -> None:
+    from conftest import ADMIN_KEY, make_client
+
+    from geo.io import write_dataset
+
+    path = write_dataset(_unnoded(), tmp_path / "unnoded.gpkg", fmt="gpkg")
+    with make_client(db_url) as c:
+        response = c.post("/imports", headers={"X-API-Key": ADMIN_KEY},
+                          data={"author": "tester", "valid_from": "2024-01-01"},
+                          files={"file": ("unnoded.gpkg", path.read_bytes(), "application/octet-stream")})
+    assert response.status_code == 201, response.text
+    assert response.json()["vertices_added"] == _clean_count() + 6
+    other = tmp_path / "other.sqlite"
+    result = gridgov("import", str(path), "--database", f"sqlite:///{other}", "--valid-from", "2024-01-01",
+                     "--author", "t")
+    assert result.exit_code == 0, result.output
+    assert f"noded: {_clean_count() + 6} vertices added" in result.output and "个节点" in result.output
+
+
+def test_edges_that_cross_by_a_hair_are_refused_not_noded(engine: Engine) -> None:
+    """A grid overlapping its neighbour by 5e-9° (half a square metre, below the area noise bound) is no
+    T-junction: noding cannot fix it, and the exact test refuses it, naming the units."""
+    from geo.errors import ImportRejected
+
+    ds = tiny_dataset()
+    units = ds.units.set_index("code")
+    x0, y0, x1, y1 = units.loc[G112, "geometry"].bounds
+    units.loc[G112, "geometry"] = MultiPolygon([box(x0 - 5e-9, y0, x1, y1)])
+    ds = Dataset(units=gpd.GeoDataFrame(units.reset_index(), geometry="geometry", crs=4326),
+                 buildings=ds.buildings, stations=ds.stations)
+    assert validate_dataset(ds) == []  # below the 1 m² bound of the area checks
+    with pytest.raises(ImportRejected) as caught:
+        import_dataset(engine, ds, author="t", valid_from=DAY)
+    assert {p.feature for p in caught.value.problems} >= {G111, G112}
+    assert "边界与相邻单元不一致" in str(caught.value)
+    with engine.connect() as conn:
+        assert read_units(conn, as_of=DAY).empty
