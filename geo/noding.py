@@ -42,6 +42,7 @@ def node_geometries(
     its exact coordinates, in order along the segment. A polygon's own vertices are never inserted
     into itself (that could pinch a near-touching ring). Returns the noded geometries (an object
     array; a geometry with nothing to insert is the same object) and the number of vertices added.
+    Our own insertion, not ``shapely.snap``, which moves existing vertices (see the module docstring).
     """
     arr = _as_array(geoms)
     xy, owner = _vertices(arr)
