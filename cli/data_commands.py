@@ -44,6 +44,9 @@ def import_(
         document_ref=document_ref,
     )
     typer.echo(f"imported into {settings.database_url}: {summary}")
+    if summary.vertices_added:
+        typer.echo(f"noded: {summary.vertices_added} vertices added so neighbouring units share every edge vertex "
+                   f"/ 已补齐相邻单元公共边上的 {summary.vertices_added} 个节点")
 
 
 @app.command("export")

@@ -33,7 +33,7 @@ _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 class CoverageIssue:
     """A gap, an overlap, or a child outside its parent, with its size and where it is (EPSG:4326)."""
 
-    kind: str  # "gap" | "overlap" | "outside"
+    kind: str  # "gap" | "overlap" | "outside" | "unnoded"
     parent: str | None
     children: tuple[str, ...]
     area_m2: float
@@ -45,6 +45,12 @@ class CoverageIssue:
         if self.kind == "overlap":
             a, b = self.children
             return f"{a} and {b} (children of {self.parent}) overlap by {self.area_m2:,.1f} m²"
+        if self.kind == "unnoded":
+            first, *others = self.children
+            whose = f"those of {', '.join(others)}" if others else "its neighbours'"
+            x, y = self.geometry.representative_point().coords[0] if not self.geometry.is_empty else (0.0, 0.0)
+            return (f"{first}'s edges do not match {whose} near ({x:.7f}, {y:.7f}): "
+                    "a vertex on a shared edge is missing from one side (T-junction) or the edges cross")
         return f"{self.children[0]} has {self.area_m2:,.1f} m² outside its parent {self.parent}"
 
 
@@ -177,6 +183,34 @@ def _overlaps(fam: _Families, i: Any, tol: float, crs: CRS) -> list[CoverageIssu
     for k in np.flatnonzero(area > tol):
         a, b = sorted((fam.child_codes[kids[left[k]]], fam.child_codes[kids[right[k]]]))
         issues.append(CoverageIssue("overlap", fam.codes[i], (a, b), float(area[k]), shared[k]))
+    return issues
+
+
+def coverage_edge_problems(codes: Any, geoms: Any) -> list[CoverageIssue]:
+    """Units of one level whose edges do not match their neighbours' in the exact GEOS sense.
+
+    ``shapely.coverage_invalid_edges`` (gap width 0) marks the edges of each polygon that are not
+    shared exactly with a neighbour although they touch or overlap one: T-junctions (a neighbour's
+    vertex lies on the edge but is not one of its vertices), crossings and overlaps. It does not see
+    gaps; :func:`coverage_report` measures those. One issue per unit with invalid edges, kind
+    ``"unnoded"``, ``children`` = (the unit, the neighbours the edges meet), ``geometry`` = the edges.
+    Invalid geometries are repaired first (:func:`polygonal`); missing ones are skipped.
+    """
+    codes = np.asarray(codes, dtype=object)
+    shapes = polygonal(geoms)
+    present = np.flatnonzero(~shapely.is_missing(shapes))
+    if len(present) < 2:
+        return []
+    codes, shapes = codes[present], shapes[present]
+    edges = shapely.coverage_invalid_edges(shapes, gap_width=0.0)
+    bad = np.flatnonzero(~shapely.is_missing(edges) & ~shapely.is_empty(edges))
+    if not len(bad):
+        return []
+    edge_idx, unit_idx = shapely.STRtree(shapes).query(edges[bad], predicate="intersects")
+    issues = []
+    for k, i in enumerate(bad):
+        others = sorted({codes[u] for u in unit_idx[edge_idx == k] if u != i})
+        issues.append(CoverageIssue("unnoded", None, (codes[i], *others), 0.0, edges[i]))
     return issues
 
 

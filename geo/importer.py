@@ -3,7 +3,10 @@
 Every feature becomes version 1, valid from the given date, tied to one ``change_log`` row of kind
 ``import``. Buildings get the grid that contains them (lowest code on a shared boundary, see
 :func:`geo.coverage.points_in_polygons`) unless the file names one, which validation has checked;
-stations without a ``community_code`` get the community that contains them. Either everything is
+stations without a ``community_code`` get the community that contains them. Unit boundaries are
+noded on the way in (:func:`geo.noding.node_geometries`, across all levels): a dataset whose only fault
+is a vertex of one unit lying on another's edge without being a vertex there is repaired, and the
+summary counts the vertices added; what noding cannot fix (edges that cross) is refused. Either everything is
 written or nothing: a rejected dataset never opens a write transaction, and any failure while
 writing rolls the whole transaction back.
 """
@@ -17,14 +20,18 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import Connection, Engine, insert
 
-from geo.coverage import points_in_polygons
+from geo.coverage import coverage_edge_problems, points_in_polygons
 from geo.domain import LEVELS, POPULATION_FIELDS, Level
-from geo.errors import ImportRejected
+from geo.errors import ImportRejected, Problem
 from geo.interchange import LAYERS
 from geo.io import Dataset, text_values
 from geo.models import ChangeLog
+from geo.noding import node_geometries
+from geo.reassign.geometry import GRID
 from geo.store import TABLE_COLUMNS, existing_codes, insert_versions, read_units
 from geo.totals import unit_totals
 from geo.validate import validate_dataset
@@ -41,6 +48,7 @@ class ImportSummary:
     residents: int
     households: int
     districts: dict[str, dict[str, int]]  # per district: population fields and buildings
+    vertices_added: int = 0  # vertices inserted into unit boundaries so shared edges match (noding)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able figures (also stored as the change log's summary)."""
@@ -68,13 +76,13 @@ def import_dataset(
     problems = validate_dataset(ds, existing_codes=existing, existing_districts=districts[districts["valid_to"].isna()])
     if problems:
         raise ImportRejected(problems)
-    units = unit_rows(ds.units, valid_from)
+    units, added = noded_units(unit_rows(ds.units, valid_from))
     rows = {
         "units": units,
         "buildings": building_rows(ds.buildings, units, valid_from),
         "stations": station_rows(ds.stations, units, valid_from),
     }
-    figures = _figures(rows)
+    figures = {**_figures(rows), "vertices_added": added}
     with engine.begin() as conn:
         change_id = _log(conn, rows["units"], figures, author=author, valid_from=valid_from,
                          document_ref=document_ref, reason=reason)
@@ -84,8 +92,16 @@ def import_dataset(
 
 
 def _base(frame: gpd.GeoDataFrame, table: str, valid_from: dt.date) -> gpd.GeoDataFrame:
-    """The table's columns from a layer: text stripped, version 1, open-ended validity."""
-    out = gpd.GeoDataFrame(index=range(len(frame)), geometry=np.asarray(frame.geometry.values), crs=4326)
+    """The table's columns from a layer: text stripped, version 1, open-ended validity.
+
+    Coordinates are rounded to the precision grid every boundary change uses (:data:`GRID`, 1e-9°,
+    about 0.1 mm): a change then leaves untouched vertices exactly where they were, so neighbours
+    keep matching; off-grid data would drift by a few ulps and leave hairline gaps or crossings.
+    """
+    geoms = shapely.set_precision(np.asarray(frame.geometry.values, dtype=object), GRID)
+    if table == "units":
+        geoms = np.array([MultiPolygon([g]) if isinstance(g, Polygon) else g for g in geoms], dtype=object)
+    out = gpd.GeoDataFrame(index=range(len(frame)), geometry=geoms, crs=4326)
     for column in TABLE_COLUMNS[table]:
         if column in frame and column not in ("version", "valid_from", "valid_to", "change_id"):
             out[column] = text_values(frame[column])
@@ -105,6 +121,24 @@ def unit_rows(units: gpd.GeoDataFrame, valid_from: dt.date) -> gpd.GeoDataFrame:
     out = _base(units, "units", valid_from)
     out["workers"] = _integers(units["workers"], None) if "workers" in units else None
     return out
+
+
+def noded_units(units: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """``units`` with every vertex of any unit inserted into the boundaries it lies on; vertices added.
+
+    Refuses the dataset when a level is still not a valid coverage afterwards (edges that cross or
+    overlap without being a T-junction); validation has already refused real gaps and overlaps.
+    """
+    noded, added = node_geometries(units.geometry.values)
+    out = units.set_geometry(gpd.GeoSeries(noded, index=units.index, crs=4326)) if added else units
+    problems: list[Problem] = []
+    for level in LEVELS:
+        same = out[out["level"] == level.value]
+        problems += [Problem("units", issue.children[0], "geometry", f"{issue} / 边界与相邻单元不一致")
+                     for issue in coverage_edge_problems(same["code"], same.geometry.values)]
+    if problems:
+        raise ImportRejected(problems)
+    return out, added
 
 
 def building_rows(buildings: gpd.GeoDataFrame, units: gpd.GeoDataFrame, valid_from: dt.date) -> gpd.GeoDataFrame:

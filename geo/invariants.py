@@ -17,7 +17,7 @@ import shapely
 from sqlalchemy import Connection, Engine, text
 
 from geo import store
-from geo.coverage import coverage_report, points_in_polygons
+from geo.coverage import coverage_edge_problems, coverage_report, points_in_polygons
 from geo.domain import LEVELS, POPULATION_FIELDS, Level
 from geo.totals import unit_totals
 
@@ -94,6 +94,10 @@ def _coverage_and_nesting(units: gpd.GeoDataFrame) -> list[Violation]:
     for _, unit in units[units["level"] != Level.district.value].iterrows():
         if unit["parent_code"] not in codes:
             out.append(Violation("nesting", unit["code"], f"parent {unit['parent_code']} is not a current unit"))
+    for level in LEVELS:
+        same = units[units["level"] == level.value]
+        out += [Violation("coverage", issue.children[0], str(issue))
+                for issue in coverage_edge_problems(same["code"], same.geometry.values)]
     for level in LEVELS[1:]:
         parents = units[units["level"] == level.parent]
         children = units[units["level"] == level.value]

@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection
 
-from geo.coverage import coverage_report
+from geo.coverage import coverage_edge_problems, coverage_report
 from geo.domain import Level
 from geo.errors import InvalidInput, InvariantViolation
 from geo.reassign.model import Plan
@@ -111,10 +111,13 @@ def touched_codes(plan: Plan) -> set[str]:
 def verify_written(conn: Connection, families: set[str], moved_buildings: set[str]) -> None:
     """Coverage and nesting of the given units' families, and that moved buildings are in their grid.
 
-    Runs inside the transaction, on what was written; any finding raises and so rolls back.
+    Coverage is checked both ways: gap and overlap areas per family (:func:`coverage_report`), and
+    exact noding (:func:`_edge_reasons`). Runs inside the transaction, on what was written; any
+    finding raises and so rolls back.
     """
     reasons: list[str] = []
     units = read_latest(conn, "units", where_in={"code": sorted(families)})
+    reasons += _edge_reasons(conn, units)
     children = read_latest(conn, "units", where_in={"parent_code": sorted(families)})
     parents = units[units["code"].isin(set(children["parent_code"]))]
     for level in set(parents["level"]):
@@ -134,3 +137,26 @@ def verify_written(conn: Connection, families: set[str], moved_buildings: set[st
             reasons.append(f"{len(moved_buildings)} buildings should have one current version, {len(moved)} do")
     if reasons:
         raise InvariantViolation(reasons)
+
+
+def _edge_reasons(conn: Connection, touched: gpd.GeoDataFrame) -> list[str]:
+    """Exact coverage (shared vertices on every shared edge) of the touched units with their neighbours.
+
+    Per level: the touched units and every current unit of that level intersecting them, tested with
+    :func:`geo.coverage.coverage_edge_problems`; only findings involving a touched unit count, so a
+    T-junction already standing elsewhere does not block this change (``gridgov check`` reports it).
+    """
+    reasons: list[str] = []
+    touched = touched[touched.geometry.notna()]
+    for level in sorted(set(touched["level"])):
+        mine = touched[touched["level"] == level]
+        box = tuple(float(v) for v in mine.total_bounds)
+        around = read_latest(conn, "units", bbox=box)  # type: ignore[arg-type]
+        around = around[(around["level"] == level) & ~around["code"].isin(set(mine["code"]))]
+        near = around[around.geometry.intersects(mine.geometry.union_all())] if len(around) else around
+        codes = list(mine["code"]) + list(near["code"])
+        geoms = list(mine.geometry.values) + list(near.geometry.values)
+        mine_codes = set(mine["code"])
+        reasons += [str(issue) for issue in coverage_edge_problems(codes, geoms)
+                    if mine_codes & set(issue.children)]
+    return reasons
