@@ -106,7 +106,6 @@ def test_the_writer_refuses_a_t_junction_among_what_it_wrote(tiny_db_url: str) -
     assert any(G111 in reason and "T-junction" in reason for reason in caught.value.reasons)
 
 
-@pytest.mark.xfail(strict=True, reason="wired by the lead: plans call geo.noding.node_neighbourhood")
 def test_a_drawn_strip_along_an_edge_leaves_a_noded_coverage(engine: Engine) -> None:
     """Issue #11, item 3: a strip of C11 along its edge with C12 moves to C12; the cut's east end lies on
     C21 (another sub-district) and its grid G211, which must gain that vertex.

@@ -34,6 +34,7 @@ from geo.reassign.steps import (
     find_unit,
     move_stations,
     next_codes,
+    node_plan,
     record_change,
     refuse_other_fields,
     walk_ancestors,
@@ -60,14 +61,17 @@ def _check_pair(a: Any, b: Any, request: ProposalRequest) -> None:
 
 
 def compute_plan(conn: Connection, request: ProposalRequest) -> Plan:
-    """The full effect of ``request`` on the latest versions; raises InvalidInput when refused."""
+    """The full effect of ``request`` on the latest versions, noded; raises InvalidInput when refused."""
     if request.kind == "split":
-        return plan_split(conn, request)
-    if request.kind == "merge":
-        return plan_merge(conn, request)
-    if request.kind != "move":
+        plan = plan_split(conn, request)
+    elif request.kind == "merge":
+        plan = plan_merge(conn, request)
+    elif request.kind == "move":
+        plan = plan_move(conn, request)
+    else:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, not {request.kind!r}", field="kind")
-    return plan_move(conn, request)
+    node_plan(conn, plan)
+    return plan
 
 
 def plan_move(conn: Connection, request: ProposalRequest) -> Plan:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
@@ -46,12 +47,17 @@ def ancestors(conn: Connection, unit: Any) -> list[Any]:
     return chain
 
 
+def code_or_none(value: Any) -> str | None:
+    """A code from a frame cell: a district's missing parent reads as NaN there, and is None here."""
+    return value if isinstance(value, str) and value else None
+
+
 def record_change(plan: Plan, row: Any, before: BaseGeometry | None, after: BaseGeometry | None,
                   parent_after: str | None) -> None:
     """Add an existing unit's before and after (``after`` None: the change retires it) to the plan."""
     plan.units.append(UnitChange(
-        code=row["code"], level=row["level"], name=row["name"], parent_before=row["parent_code"],
-        parent_after=parent_after, geom_before=before, geom_after=after,
+        code=row["code"], level=row["level"], name=row["name"], parent_before=code_or_none(row["parent_code"]),
+        parent_after=code_or_none(parent_after), geom_before=before, geom_after=after,
         version_before=int(row["version"]) if before is not None else None,
     ))
     if before is not None:
@@ -132,3 +138,31 @@ def communities_at(plan: Plan, points: Sequence[BaseGeometry], *, after: bool) -
     rows = [u for u in plan.units if u.level == Level.community]
     shapes = [(u.code, u.geom_after if after else u.geom_before) for u in sorted(rows, key=lambda u: u.code)]
     return [next((code for code, shape in shapes if shape is not None and shape.covers(p)), None) for p in points]
+
+
+def node_plan(conn: Connection, plan: Plan) -> None:
+    """Make the plan's after-map an exact coverage: shared vertices along every shared edge, at every level.
+
+    A cut's end points land on the edges of units the change does not otherwise touch (neighbours in
+    this community, in another one, in another sub-district, and their parents). Those units gain the
+    vertices (their shapes do not change) and are written as new versions; the plan's own units gain
+    their neighbours' vertices. See :mod:`geo.noding`.
+    """
+    from geo.noding import node_neighbourhood
+
+    after = {u.code: u.geom_after for u in plan.units if u.geom_after is not None}
+    if not after:
+        return
+    shapes = [g for u in plan.units for g in (u.geom_before, u.geom_after) if g is not None]
+    minx, miny, maxx, maxy = shapely.total_bounds(shapes)
+    in_plan = {u.code for u in plan.units}
+    around = read_latest(conn, "units", bbox=(minx, miny, maxx, maxy))
+    around = around[~around["code"].isin(in_plan)]
+    noded, gained = node_neighbourhood(after, dict(zip(around["code"], around.geometry, strict=True)))
+    for unit in plan.units:
+        if unit.code in noded:
+            unit.geom_after = noded[unit.code]
+    rows = around.set_index("code", drop=False)
+    for code in sorted(gained):
+        row = rows.loc[code]
+        record_change(plan, row, row.geometry, gained[code], row["parent_code"])

@@ -11,6 +11,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from sqlalchemy import Connection
 
 from geo.coverage import coverage_edge_problems, coverage_report
@@ -72,8 +73,9 @@ def write_plan(conn: Connection, plan: Plan, change_id: int) -> dict[str, int]:
 def _unit_rows(conn: Connection, plan: Plan, day: dt.date, change_id: int) -> tuple[gpd.GeoDataFrame, list[str]]:
     codes = {u.code for u in plan.units} | {u.source_code for u in plan.units if u.source_code}
     current = read_latest(conn, "units", where_in={"code": sorted(codes)}).set_index("code", drop=False)
+    # equals_exact, not equals: a neighbour that only gains a vertex (noding) is topologically equal but new.
     changed = [u for u in plan.units if not u.created and not u.retired
-               and (u.parent_before != u.parent_after or not u.geom_before.equals(u.geom_after))]  # type: ignore[union-attr]
+               and (u.parent_before != u.parent_after or not shapely.equals_exact(u.geom_before, u.geom_after, 0))]
     retired = [u.code for u in plan.units if u.retired]
     existing = current.loc[[u.code for u in changed] + retired]
     _check_dates(existing, day, "unit")
