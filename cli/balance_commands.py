@@ -10,9 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import DatabaseOption, DateOption, app, as_date, reports_errors, settings_for
+from cli.common import DatabaseOption, DateOption, as_date, reports_errors, settings_for
 from geo.db import make_engine
 from geo.errors import InvalidInput
+
+app = typer.Typer()
 
 Codes = Annotated[list[str] | None, typer.Option(help="Codes (repeatable).")]
 ToleranceOption = Annotated[float, typer.Option(help="Band around the target, e.g. 0.2 = ±20 %.")]
