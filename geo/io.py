@@ -19,9 +19,8 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
-from pyproj.exceptions import CRSError
 
-from geo.crs import WGS84, geometries_gcj02_to_wgs84
+from geo.crs import WGS84, geometries_gcj02_to_wgs84, parse_crs
 from geo.errors import InvalidInput, Problem
 from geo.interchange import LAYERS, LayerSpec
 
@@ -74,7 +73,7 @@ def read_dataset(path: str | Path, *, crs: str | None = None, gcj02: bool = Fals
     source = Path(path)
     if not source.exists():
         raise InvalidInput(f"{source} does not exist", field="path")
-    declared = _parse_crs(crs)
+    declared = parse_crs(crs, field="crs") if crs is not None else None
     files = _layer_files(source)
     if "units" not in files:
         raise InvalidInput(f"{source} has no 'units' layer (expected units.gpkg layer or units.<ext> file)")
@@ -84,15 +83,6 @@ def read_dataset(path: str | Path, *, crs: str | None = None, gcj02: bool = Fals
         raw = _read_layer(*files[name], problems) if name in files else _empty(spec)
         frames[name] = _normalise(raw, spec, declared, gcj02, problems)
     return Dataset(frames["units"], frames["buildings"], frames["stations"], problems)
-
-
-def _parse_crs(crs: str | None) -> CRS | None:
-    if crs is None:
-        return None
-    try:
-        return CRS.from_user_input(crs)
-    except CRSError as exc:
-        raise InvalidInput(f"unknown CRS {crs!r}: {exc}", field="crs") from exc
 
 
 def _layer_files(source: Path) -> dict[str, tuple[Path, str | None]]:

@@ -88,3 +88,15 @@ def test_running_the_module_lists_every_command() -> None:
     assert done.returncode == 0, done.stderr
     listed = {line.strip("│ ").split(" ")[0] for line in done.stdout.splitlines() if line.startswith("│ ")}
     assert set(TOP_LEVEL) <= listed, done.stdout
+
+
+def test_balance_tells_locked_communities_from_grids_by_code_length(tiny_db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    odd = runner.invoke(app, ["balance", "--database", tiny_db_url, "--lock", "5204990010", "--lock", "520499001001"])
+    assert odd.exit_code == 2 and "--lock takes community (12-digit) or grid (15-digit) codes, not 5204990010" in (
+        odd.output), odd.output
+    locked = runner.invoke(app, ["balance", "--database", tiny_db_url, "--json", "--time-limit", "5",
+                                 "--lock", "520499001001", "--lock", "520499001001001"])
+    assert locked.exit_code == 0, locked.output
