@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -12,7 +13,7 @@ from api.settings import ApiSettings
 from geo.access import ROLES, role_of
 
 
-def require_role(minimum: str):  # noqa: ANN201 - returns a FastAPI dependency
+def require_role(minimum: str) -> Callable[..., Coroutine[Any, Any, str]]:
     """A dependency that admits callers whose key has at least the ``minimum`` role."""
     needed = ROLES.index(minimum)
 

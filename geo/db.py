@@ -10,6 +10,7 @@ import os
 import sqlite3
 from pathlib import Path
 from types import ModuleType
+from typing import cast
 
 from alembic import command
 from alembic.config import Config
@@ -32,7 +33,7 @@ def _sqlite_module() -> ModuleType:
         raise DatabaseUnavailable(
             "this Python's sqlite3 cannot load SpatiaLite; install 'pysqlite3-binary'"
         ) from exc
-    return pysqlite3
+    return cast(ModuleType, pysqlite3)
 
 
 def normalize_url(url: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -61,7 +61,7 @@ def text_values(values: pd.Series) -> np.ndarray:
     """A column as stripped text, None where missing or blank (how codes and names are compared)."""
     raw = values.astype(object)
     text = raw.where(raw.isna(), raw.astype(str).str.strip())
-    return text.where(text.notna() & (text != ""), None).to_numpy(dtype=object)
+    return cast(np.ndarray, text.where(text.notna() & (text != ""), None).to_numpy(dtype=object))
 
 
 def read_dataset(path: str | Path, *, crs: str | None = None, gcj02: bool = False) -> Dataset:
