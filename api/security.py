@@ -6,7 +6,8 @@ write can be recorded against the key that made it, beside the free-text author.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,7 +19,7 @@ from geo.access import ROLES, Actor, actor_of
 ANONYMOUS = Actor(name="anonymous", role="reader")
 
 
-def require_role(minimum: str):  # noqa: ANN201 - returns a FastAPI dependency
+def require_role(minimum: str) -> Callable[..., Coroutine[Any, Any, Actor]]:
     """A dependency that admits callers whose key has at least the ``minimum`` role; it returns the Actor."""
     needed = ROLES.index(minimum)
 

@@ -10,9 +10,12 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import DatabaseOption, DateOption, app, as_date, reports_errors, settings_for
+from cli.common import DatabaseOption, DateOption, as_date, reports_errors, settings_for
 from geo.db import make_engine
+from geo.domain import Level
 from geo.errors import InvalidInput
+
+app = typer.Typer()
 
 Codes = Annotated[list[str] | None, typer.Option(help="Codes (repeatable).")]
 ToleranceOption = Annotated[float, typer.Option(help="Band around the target, e.g. 0.2 = ±20 %.")]
@@ -20,6 +23,8 @@ NormOption = Annotated[float, typer.Option(help="Workers per 10,000 residents (t
 VillageNormOption = Annotated[float | None, typer.Option(help="Villages' norm; default: the same.")]
 WeightOption = Annotated[float, typer.Option(help="Extra workload per person of this group.")]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")]
+# --lock takes both kinds of code and tells them apart by their length.
+COMMUNITY, GRID = Level.community.code_length, Level.grid.code_length
 
 
 def _load_options(tolerance: float, norm: float, village_norm: float | None, elderly: float, children: float,
@@ -120,11 +125,11 @@ def balance(
     locks = list(lock or ())
     options = BalanceOptions(
         load=_load_options(tolerance, norm, village_norm, 0.0, 0.0, 0.0), subdistricts=tuple(subdistrict or ()),
-        cross_subdistrict=cross_subdistrict, locked_communities=tuple(c for c in locks if len(c) == 12),
-        locked_grids=tuple(c for c in locks if len(c) == 15), required=tuple(require or ()),
+        cross_subdistrict=cross_subdistrict, locked_communities=tuple(c for c in locks if len(c) == COMMUNITY),
+        locked_grids=tuple(c for c in locks if len(c) == GRID), required=tuple(require or ()),
         max_grids_lost=max_grids_lost, allow_worse=allow_worse, time_limit=time_limit,
     )
-    odd = [c for c in locks if len(c) not in (12, 15)]
+    odd = [c for c in locks if len(c) not in (COMMUNITY, GRID)]
     if odd:
         raise InvalidInput(f"--lock takes community (12-digit) or grid (15-digit) codes, not {', '.join(odd)}",
                            field="lock")

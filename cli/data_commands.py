@@ -8,10 +8,14 @@ from typing import Annotated
 
 import typer
 
-from cli.main import DatabaseOption, DateOption, app, as_date, demo_app, reports_errors, settings_for
+from cli.common import DatabaseOption, DateOption, as_date, reports_errors, settings_for
 from geo.db import make_engine, migrate
 from geo.domain import Level
 from geo.errors import InvalidInput
+
+app = typer.Typer()
+demo_app = typer.Typer(help="The Xixiu demo dataset (synthetic inside the real district outline).",
+                        no_args_is_help=True)
 
 FORMATS = ("gpkg", "geojson", "csv", "shp")
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from cli.main import DatabaseOption, DateOption, app, as_date, db_app, reports_errors, settings_for
+from cli.common import DatabaseOption, DateOption, as_date, reports_errors, settings_for
 from geo.db import make_engine, migrate
+
+app = typer.Typer()
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 @db_app.command("init")

@@ -7,12 +7,14 @@ from typing import Annotated
 import typer
 from sqlalchemy import text
 
-from cli.main import DatabaseOption, key_app, reports_errors, settings_for
+from cli.common import DatabaseOption, reports_errors, settings_for
 from geo.access import create_key, revoke_key
 from geo.db import make_engine, migrate
 
+app = typer.Typer(help="API keys for the HTTP service.", no_args_is_help=True)
 
-@key_app.command("add")
+
+@app.command("add")
 @reports_errors
 def add(
     name: Annotated[str, typer.Option(help="Who the key is for.")],
@@ -26,7 +28,7 @@ def add(
         typer.echo(create_key(conn, name=name, role=role))
 
 
-@key_app.command("list")
+@app.command("list")
 @reports_errors
 def list_keys(database: DatabaseOption = None) -> None:
     """Key ids, names, roles and whether revoked (never the keys)."""
@@ -38,7 +40,7 @@ def list_keys(database: DatabaseOption = None) -> None:
             typer.echo(f"{key_id}\t{name}\t{role}\t{'revoked' if revoked else 'active'}")
 
 
-@key_app.command("revoke")
+@app.command("revoke")
 @reports_errors
 def revoke(key_id: Annotated[int, typer.Argument(help="Id from 'gridgov key list'.")],
            database: DatabaseOption = None) -> None:

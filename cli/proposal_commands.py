@@ -9,9 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import DatabaseOption, app, reports_errors, settings_for
+from cli.common import DatabaseOption, reports_errors, settings_for
 from geo.db import make_engine
 from geo.errors import InvalidInput
+
+app = typer.Typer()
 
 DayOption = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Effective date (YYYY-MM-DD).")]
 

@@ -9,8 +9,10 @@ from typing import Annotated
 
 import typer
 
-from cli.main import DatabaseOption, app, reports_errors, settings_for
+from cli.common import DatabaseOption, reports_errors, settings_for
 from geo.db import make_engine
+
+app = typer.Typer()
 
 
 class ReportFormat(StrEnum):

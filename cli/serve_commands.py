@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-from cli.main import DatabaseOption, app, reports_errors
+from cli.common import DatabaseOption, reports_errors
+
+app = typer.Typer()
 
 
 @app.command()

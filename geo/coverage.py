@@ -14,7 +14,7 @@ to well under 0.1 %. Anything below ``tolerance_m2`` (1 m² by default) is numer
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -153,7 +153,7 @@ class _Families:
 def area_m2(geoms: Any, crs: CRS) -> np.ndarray:
     """Areas in m² of EPSG:4326 geometries, measured in the metric ``crs`` (0 for missing ones)."""
     projected = gpd.GeoSeries(np.asarray(geoms, dtype=object), crs=WGS84).to_crs(crs)
-    return np.nan_to_num(shapely.area(np.asarray(projected.values, dtype=object)))
+    return cast(np.ndarray, np.nan_to_num(shapely.area(np.asarray(projected.values, dtype=object))))
 
 
 def _outside(fam: _Families, i: Any, tol: float, crs: CRS) -> list[CoverageIssue]:

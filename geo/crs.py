@@ -14,6 +14,9 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 from pyproj import CRS, Geod
+from pyproj.exceptions import CRSError
+
+from geo.errors import InvalidInput
 
 WGS84 = CRS.from_epsg(4326)
 GEOD = Geod(ellps="WGS84")
@@ -80,6 +83,14 @@ def geometries_gcj02_to_wgs84(geoms: Any) -> Any:
 def geometries_wgs84_to_gcj02(geoms: Any) -> Any:
     """Convert shapely geometries (a scalar or an array) from WGS84 to GCJ-02 (for AMap basemaps)."""
     return _transform_geometries(geoms, wgs84_to_gcj02)
+
+
+def parse_crs(value: str, *, field: str) -> CRS:
+    """A CRS from anything pyproj understands (``EPSG:4490``, WKT, PROJ); unknown input names ``field``."""
+    try:
+        return CRS.from_user_input(value)
+    except CRSError as exc:
+        raise InvalidInput(f"unknown CRS {value!r}: {exc}", field=field) from exc
 
 
 def utm_crs_for(lon: float, lat: float) -> CRS:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
+from typing import cast
 
 from alembic import command
 from alembic.config import Config
@@ -34,7 +35,7 @@ def _sqlite_module() -> ModuleType:
         raise DatabaseUnavailable(
             "this Python's sqlite3 cannot load SpatiaLite; install 'pysqlite3-binary'"
         ) from exc
-    return pysqlite3
+    return cast(ModuleType, pysqlite3)
 
 
 def normalize_url(url: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -19,9 +19,8 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
-from pyproj.exceptions import CRSError
 
-from geo.crs import WGS84, geometries_gcj02_to_wgs84
+from geo.crs import WGS84, geometries_gcj02_to_wgs84, parse_crs
 from geo.errors import InvalidInput, Problem
 from geo.interchange import LAYERS, LayerSpec
 
@@ -62,7 +61,7 @@ def text_values(values: pd.Series) -> np.ndarray:
     """A column as stripped text, None where missing or blank (how codes and names are compared)."""
     raw = values.astype(object)
     text = raw.where(raw.isna(), raw.astype(str).str.strip())
-    return text.where(text.notna() & (text != ""), None).to_numpy(dtype=object)
+    return cast(np.ndarray, text.where(text.notna() & (text != ""), None).to_numpy(dtype=object))
 
 
 def read_dataset(path: str | Path, *, crs: str | None = None, gcj02: bool = False) -> Dataset:
@@ -74,7 +73,7 @@ def read_dataset(path: str | Path, *, crs: str | None = None, gcj02: bool = Fals
     source = Path(path)
     if not source.exists():
         raise InvalidInput(f"{source} does not exist", field="path")
-    declared = _parse_crs(crs)
+    declared = parse_crs(crs, field="crs") if crs is not None else None
     files = _layer_files(source)
     if "units" not in files:
         raise InvalidInput(f"{source} has no 'units' layer (expected units.gpkg layer or units.<ext> file)")
@@ -84,15 +83,6 @@ def read_dataset(path: str | Path, *, crs: str | None = None, gcj02: bool = Fals
         raw = _read_layer(*files[name], problems) if name in files else _empty(spec)
         frames[name] = _normalise(raw, spec, declared, gcj02, problems)
     return Dataset(frames["units"], frames["buildings"], frames["stations"], problems)
-
-
-def _parse_crs(crs: str | None) -> CRS | None:
-    if crs is None:
-        return None
-    try:
-        return CRS.from_user_input(crs)
-    except CRSError as exc:
-        raise InvalidInput(f"unknown CRS {crs!r}: {exc}", field="crs") from exc
 
 
 def _layer_files(source: Path) -> dict[str, tuple[Path, str | None]]:

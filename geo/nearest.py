@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, TextClause, bindparam, text
@@ -84,7 +85,7 @@ def _box_params(lon: float, lat: float, radius_m: float) -> dict[str, float]:
     return {"minx": lon - d_lon, "maxx": lon + d_lon, "miny": lat - d_lat, "maxy": lat + d_lat}
 
 
-def _rank(rows: Sequence[tuple], lon: float, lat: float) -> list[NearStation]:
+def _rank(rows: Sequence[tuple[Any, ...]], lon: float, lat: float) -> list[NearStation]:
     if not rows:
         return []
     xs = np.array([r[7] for r in rows], dtype=float)
@@ -106,7 +107,7 @@ def _planar_lower_bound_m(lat: float, degrees: float) -> float:
 
 def _knn(
     conn: Connection, k: int, base: dict[str, object], kinds: Sequence[str] | None
-) -> tuple[list, float | None]:
+) -> tuple[list[Any], float | None]:
     """PostGIS KNN (``<->``, planar degrees) for k + KNN_EXTRA stations.
 
     Returns the rows and the planar distance of the last one (None when there are no more stations).
@@ -122,7 +123,7 @@ def _knn(
 
 def _candidates(
     conn: Connection, lon: float, lat: float, k: int, base: dict[str, object], kinds: Sequence[str] | None
-) -> list:
+) -> list[Any]:
     """At least k stations near the point if there are k at all (the index's idea of near)."""
     if not is_sqlite(conn):
         return _knn(conn, k, base, kinds)[0]
@@ -192,7 +193,7 @@ def _chord_for_m(distance_m: float) -> float:
     return float(2.0 * math.sin(min(math.pi, distance_m / MIN_RADIUS_OF_CURVATURE_M) / 2.0))
 
 
-def read_station_rows(conn: Connection, *, as_of: dt.date, kinds: Sequence[str] | None) -> list:
+def read_station_rows(conn: Connection, *, as_of: dt.date, kinds: Sequence[str] | None) -> list[Any]:
     """Every station valid on ``as_of`` (optionally of some kinds), as rows for :func:`nearest_batch`."""
     sql = (f"SELECT {_STATION_COLUMNS} FROM {_FROM} WHERE ({_STATIONS_AS_OF}){_kind_filter(kinds)} "
            "ORDER BY stations.code")
@@ -203,7 +204,7 @@ def read_station_rows(conn: Connection, *, as_of: dt.date, kinds: Sequence[str] 
 
 
 def nearest_batch(
-    rows: Sequence[tuple],
+    rows: Sequence[tuple[Any, ...]],
     lons: Sequence[float],
     lats: Sequence[float],
     *,

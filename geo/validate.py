@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -43,7 +44,7 @@ class _Layer:
 
 def _isin(values: np.ndarray, allowed: object) -> np.ndarray:
     """Elementwise membership that tolerates None (``np.isin`` may sort, and None does not sort)."""
-    return pd.Series(values, dtype=object).isin(list(allowed)).to_numpy(dtype=bool)  # type: ignore[call-overload]
+    return pd.Series(values, dtype=object).isin(list(allowed)).to_numpy(dtype=bool)  # type: ignore[call-overload,no-any-return]
 
 
 class _Report:
@@ -128,7 +129,7 @@ def _check_geometry(report: _Report, lay: _Layer) -> np.ndarray:
     x0, y0, x1, y1 = shapely.bounds(geoms).T
     out = shaped & ((x0 < -180) | (x1 > 180) | (y0 < -90) | (y1 > 90))
     report.add(lay, out, "geometry", "coordinates outside the lon/lat range: was the right CRS declared?")
-    return shaped & ~out
+    return cast(np.ndarray, shaped & ~out)
 
 
 def _check_codes(report: _Report, lay: _Layer, existing: AbstractSet[str]) -> None:

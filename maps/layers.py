@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,7 @@ TOTAL_FIELDS = ("residents", "households", "buildings", "workers", "elderly", "c
 
 def pixel_degrees(zoom: int) -> float:
     """Degrees of longitude covered by one 256-px-tile pixel at ``zoom`` (Web Mercator)."""
-    return 360.0 / (256 * 2**zoom)
+    return cast(float, 360.0 / (256 * 2**zoom))
 
 
 def tolerance_for_zoom(zoom: int) -> float | None:
@@ -66,7 +66,7 @@ def clamp_zoom(zoom: int) -> int:
 
 
 def _rounded(geoms: NDArray[Any], decimals: int) -> NDArray[Any]:
-    return shapely.transform(geoms, lambda coords: np.round(coords, decimals))
+    return cast(NDArray[Any], shapely.transform(geoms, lambda coords: np.round(coords, decimals)))
 
 
 def _clean(value: Any) -> Any:
@@ -266,11 +266,11 @@ class LayerCache:
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
-                return self._entries[key]
+                return cast(T, self._entries[key])
         with self._build_lock:  # one build at a time: concurrent first requests wait instead of repeating it
             with self._lock:
                 if key in self._entries:
-                    return self._entries[key]
+                    return cast(T, self._entries[key])
             value = build()
             with self._lock:
                 self._entries[key] = value

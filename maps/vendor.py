@@ -36,7 +36,7 @@ def _fetch(pkg: NpmPackage, workdir: Path) -> Path:
     out = subprocess.run([npm, "pack", f"{pkg.name}@{pkg.version}", "--json", "--pack-destination", str(workdir)],
                          check=True, capture_output=True, text=True).stdout
     info = json.loads(out)[0]
-    tarball = workdir / info["filename"]
+    tarball: Path = workdir / info["filename"]
     digest = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
     if digest != pkg.integrity:
         raise SystemExit(f"{pkg.name}@{pkg.version}: integrity {digest} differs from the pinned {pkg.integrity}")

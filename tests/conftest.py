@@ -2,16 +2,21 @@
 
 Each test gets a fresh, migrated database copied from a per-session template (a file copy for
 SpatiaLite, ``CREATE DATABASE … TEMPLATE`` for PostGIS), so tests never see each other's writes.
+Under pytest-xdist each worker has its own temporary folder and its own uniquely named PostGIS templates;
+the demo GeoPackage and its SpatiaLite copy, slow to make and only ever read, are made once per run and
+shared by the workers (see :func:`made_once`).
 PostGIS that cannot be reached fails the run; set ``GRIDGOV_TEST_BACKENDS=spatialite`` to opt out
 explicitly while developing without a server.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +37,27 @@ def _admin_engine() -> Engine:
 
 def _pg_url(database: str) -> str:
     return make_url(POSTGIS_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]
+) -> tuple[Path, object]:
+    """``make(path)`` run once per test run, its file and result shared by every xdist worker.
+
+    Without xdist this is the session's own temporary folder. With it, the folder all workers' folders
+    share, a lock so that one worker makes the file while the others wait, and the result pickled beside it.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent / "shared"
+        root.mkdir(exist_ok=True)
+    path, result_file = root / name, root / f"{name}.result"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result_file.exists():
+            result = make(path)
+            result_file.write_bytes(pickle.dumps(result))
+        return path, pickle.loads(result_file.read_bytes())
 
 
 @pytest.fixture(scope="session")
@@ -149,11 +175,10 @@ DEMO_VALID_FROM = "2024-01-01"
 
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - (Path, DatasetSummary)
-    """The Xixiu demo GeoPackage, built once per session."""
+    """The Xixiu demo GeoPackage, built once per run."""
     from data.generate import build_dataset
 
-    path = tmp_path_factory.mktemp("demo") / "xixiu.gpkg"
-    return path, build_dataset(path, seed=DEMO_SEED)
+    return made_once(tmp_path_factory, "xixiu.gpkg", lambda path: build_dataset(path, seed=DEMO_SEED))
 
 
 def _load_demo(url: str, gpkg: Path) -> None:
@@ -172,14 +197,15 @@ def _load_demo(url: str, gpkg: Path) -> None:
 def demo_spatialite_template(
     demo_build: tuple[Path, object], spatialite_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    path = tmp_path_factory.mktemp("demo-spatialite") / "demo.sqlite"
-    shutil.copyfile(spatialite_template, path)
-    _load_demo(f"sqlite:///{path}", demo_build[0])
-    engine = make_engine(f"sqlite:///{path}")
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
+    def make(path: Path) -> None:
+        shutil.copyfile(spatialite_template, path)
+        _load_demo(f"sqlite:///{path}", demo_build[0])
+        engine = make_engine(f"sqlite:///{path}")
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+
+    return made_once(tmp_path_factory, "demo.sqlite", make)[0]
 
 
 @pytest.fixture(scope="session")

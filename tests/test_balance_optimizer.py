@@ -9,7 +9,6 @@ with every formulation.
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -149,9 +148,7 @@ def test_the_checker_refuses_each_broken_rule() -> None:
 def test_the_status_quo_is_kept_when_time_runs_out() -> None:
     blocks = [[(r // 3) * 3 + min(c // 3, 2) for c in range(10)] for r in range(6)]
     problem = lattice(6, 10, blocks, seed=11)
-    started = time.perf_counter()
-    s = solve(problem, time_limit=0.05, method="flow")
-    assert time.perf_counter() - started < 2.0
+    s = solve(problem, time_limit=0.05, method="flow")  # how long it takes: bench/limits.py
     assert s.status in ("time_limit", "optimal")
     assert s.assign is not None and not problem.violations(s.assign)
 

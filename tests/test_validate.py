@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -201,8 +200,6 @@ def test_codes_already_in_the_database_are_problems(engine: Engine) -> None:
     assert _counts(engine) == before
 
 
-def test_a_large_dataset_validates_in_seconds() -> None:
-    ds = scaled_dataset()  # 3,161 units, 60,000 buildings, densified edges
-    started = time.perf_counter()
+def test_a_large_dataset_validates_clean() -> None:
+    ds = scaled_dataset()  # 3,161 units, 60,000 buildings, densified edges; how long it takes: bench/limits.py
     assert validate_dataset(ds) == []
-    assert time.perf_counter() - started < 15

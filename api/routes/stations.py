@@ -94,6 +94,8 @@ def _points_from_csv(body: bytes) -> list[BatchPoint]:
         return points
     except UnicodeDecodeError:
         raise InvalidInput("the CSV is not UTF-8 text", field="body") from None
+    except csv.Error as exc:  # e.g. a bare carriage return inside a field (found by tests/test_api_fuzz.py)
+        raise InvalidInput(f"the CSV cannot be read: {exc}", field="body") from None
 
 
 async def _batch_request(request: Request) -> BatchRequest:

@@ -20,6 +20,8 @@ from geo.crs import WGS84
 from geo.domain import Level
 
 UNIT_COLUMNS = ("code", "name", "name_en", "level", "kind", "parent_code", "workers", "synthetic")
+# Code prefixes by level (a building code is its grid's code and a serial number).
+_SUBDISTRICT, _COMMUNITY, _GRID = (Level.subdistrict.code_length, Level.community.code_length, Level.grid.code_length)
 
 
 def as_multipolygons(geoms: Any) -> NDArray[np.object_]:
@@ -73,7 +75,7 @@ def units_frame(d: District) -> gpd.GeoDataFrame:
         rows.append(_row(d.spec.code + spec.seq, spec.name, spec.name_en, Level.subdistrict, d.spec.code, spec.kind))
         geoms.append(geom)
     for c, geom, workers in zip(d.communities, community_geoms, d.workers.tolist(), strict=True):
-        rows.append(_row(c.code, c.name, c.name_en, Level.community, c.code[:9], c.kind, workers))
+        rows.append(_row(c.code, c.name, c.name_en, Level.community, c.code[:_SUBDISTRICT], c.kind, workers))
         geoms.append(geom)
     for c in d.communities:
         for g in c.grids.tolist():
@@ -92,7 +94,7 @@ def buildings_frame(d: District) -> gpd.GeoDataFrame:
     for code, g in zip(d.building_codes, b.grid.tolist(), strict=True):
         c = d.communities[community_of_grid[g]]
         unit = "栋" if c.kind == "urban" else "号"
-        addresses.append(f"{c.name}{int(code[12:15])}组{int(code[15:])}{unit}")
+        addresses.append(f"{c.name}{int(code[_COMMUNITY:_GRID])}组{int(code[_GRID:])}{unit}")
     frame = pd.DataFrame(
         {
             "code": d.building_codes,

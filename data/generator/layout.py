@@ -9,6 +9,7 @@ oversized 南郊社区 next to 利达社区, as in the 2025 work summary.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import shapely
@@ -62,7 +63,7 @@ def balanced_seats(
             if (nearest == k).any():
                 seats[k] = samples[nearest == k].mean(axis=0)
     d = np.hypot(samples[:, None, 0] - seats[None, :, 0], samples[:, None, 1] - seats[None, :, 1])
-    return samples[np.argmin(d, axis=0)]
+    return cast(NDArray[np.float64], samples[np.argmin(d, axis=0)])
 
 
 def _nearest(xy: FloatArray, target: FloatArray, candidates: IntArray, taken: set[int]) -> int:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -73,4 +73,4 @@ class MetricFrame:
     def points_to_wgs84(self, xy: NDArray[np.float64]) -> NDArray[np.object_]:
         """Metric coordinates (n, 2) to WGS84 points on the output precision grid."""
         lon, lat = self._back.transform(xy[:, 0], xy[:, 1])
-        return to_precision(shapely.points(lon, lat))
+        return cast(NDArray[np.object_], to_precision(shapely.points(lon, lat)))

@@ -6,6 +6,8 @@ strictly inside its polygon after the round trip to WGS84 and rounding to the ou
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import shapely
 from numpy.typing import NDArray
@@ -18,7 +20,7 @@ def _accept(polygons: NDArray[np.object_], owner: IntArray, xy: FloatArray, marg
     points = shapely.points(xy)
     inside = shapely.contains(polygons[owner], points)
     far = shapely.distance(shapely.boundary(polygons[owner]), points) >= margin
-    return inside & far
+    return cast(NDArray[np.bool_], inside & far)
 
 
 def interior_points(
@@ -74,4 +76,4 @@ def clustered_points(
         redo = np.bincount(owner[bad], minlength=len(polygons))
         order = np.argsort(owner[bad], kind="stable")
         xy[bad[order]] = interior_points(polygons, redo, rng, margin)
-    return xy
+    return cast(NDArray[np.float64], xy)

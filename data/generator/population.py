@@ -8,6 +8,7 @@ a drawn target between 765,000 and 785,000 residents (the census counted 765,313
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import shapely
@@ -61,7 +62,7 @@ def _rural_households(area_m2: FloatArray, total: int, rng: np.random.Generator)
     base = np.floor(share).astype(np.int64)
     top = np.argsort(-(share - base), kind="stable")[: spare - int(base.sum())]
     base[top] += 1
-    return 6 + base
+    return cast(NDArray[np.int64], 6 + base)
 
 
 def generate_buildings(

@@ -9,6 +9,7 @@ Voronoi tessellation of that density: cells come out compact, with sizes followi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import shapely
@@ -55,7 +56,7 @@ class DensityField:
         radius = np.ones_like(theta)
         for amplitude, frequency, phase in self.blob_waves:
             radius = radius + amplitude * np.sin(frequency * theta + phase)
-        return np.hypot(dx, dy) / (self.urban_radius * radius)
+        return cast(NDArray[np.float64], np.hypot(dx, dy) / (self.urban_radius * radius))
 
     def spacing(self, x: FloatArray, y: FloatArray) -> FloatArray:
         """Wanted distance between neighbouring grid seeds at the given points."""
@@ -67,7 +68,7 @@ class DensityField:
         rural = self.rural_spacing * (1 + noise) * (1 - 0.45 * pull)
         t = np.clip((self.urban_factor(x, y) - 1.0) / 0.7, 0.0, 1.0)
         t = t * t * (3 - 2 * t)
-        return self.urban_spacing + (rural - self.urban_spacing) * t
+        return cast(NDArray[np.float64], self.urban_spacing + (rural - self.urban_spacing) * t)
 
     def density(self, x: FloatArray, y: FloatArray) -> FloatArray:
         """Relative number of grid seeds per unit area."""

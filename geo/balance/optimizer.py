@@ -17,6 +17,7 @@ Bounds come from the relaxed model, so they hold for the full one. Every run has
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,8 +141,8 @@ class _Phase:
     bound: float | None
 
 
-def _lazy(form: Formulation, solver: Solver, *, deadline: float, score, start: np.ndarray | None,  # noqa: ANN001
-          lazy: bool) -> _Phase:
+def _lazy(form: Formulation, solver: Solver, *, deadline: float, score: Callable[[np.ndarray], float | None],
+          start: np.ndarray | None, lazy: bool) -> _Phase:
     """Run, add the violated cuts, run again, until the answer is valid or time is up.
 
     ``score`` ranks valid answers (lower is better) and returns None for one this phase cannot use.

@@ -5,6 +5,7 @@ is self-contained (styles, images and the interactive map's script inlined); the
 page laid out for A4 by WeasyPrint, with a CJK font (Debian: fonts-noto-cjk).
 """
 
-from maps.report.render import FORMATS, LANGS, render, render_csv, render_html, render_json, render_pdf
+from maps.report.labels import LANGS
+from maps.report.render import FORMATS, render, render_csv, render_html, render_json, render_pdf
 
 __all__ = ["FORMATS", "LANGS", "render", "render_csv", "render_html", "render_json", "render_pdf"]

@@ -5,6 +5,8 @@ Revises:
 Create Date: 2026-11-27
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -17,7 +19,7 @@ depends_on = None
 SRID = 4326
 
 
-def _versioned_columns() -> list[sa.Column]:
+def _versioned_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("code", sa.String(32), nullable=False, index=True),
         sa.Column("version", sa.Integer, nullable=False),
