@@ -1,4 +1,7 @@
-"""``gridgov propose|preview|apply|rebase|revert|history|changes``: boundary changes from the shell."""
+"""``gridgov propose|preview|edit|withdraw|apply|rebase|reverse|cancel|history|lineage|changes``: boundary changes.
+
+The command line works on the database directly, as its administrator: it may act on any proposal.
+"""
 
 from __future__ import annotations
 
@@ -91,7 +94,9 @@ def propose(
         child_codes=_codes(grids), area=_area(area), parts=_parts(parts), merge_codes=merge_codes,
         reason=reason, document_ref=document_ref, allow_non_adjacent=allow_non_adjacent,
     )
-    pid = create_proposal(engine, request)
+    from geo.access import CLI_ACTOR
+
+    pid = create_proposal(engine, request, actor=CLI_ACTOR)
     _echo(_without_geometry(preview_proposal(engine, pid)))
 
 
@@ -113,9 +118,11 @@ def preview(proposal_id: int, database: DatabaseOption = None) -> None:
 @reports_errors
 def apply_(proposal_id: int, author: Annotated[str, typer.Option()], database: DatabaseOption = None) -> None:
     """Apply a draft in one transaction (refused if its units changed since it was made)."""
+    from geo.access import CLI_ACTOR
     from geo.reassign import apply_proposal
 
-    result = apply_proposal(make_engine(settings_for(database).database_url), proposal_id, author=author)
+    result = apply_proposal(make_engine(settings_for(database).database_url), proposal_id, author=author,
+                            actor=CLI_ACTOR)
     _echo({"proposal": result["proposal"]["id"], "status": result["proposal"]["status"],
            "change_id": result["change_id"], "written": result["written"]})
 
@@ -129,20 +136,117 @@ def rebase(proposal_id: int, database: DatabaseOption = None) -> None:
     _echo(_without_geometry(rebase_proposal(make_engine(settings_for(database).database_url), proposal_id)))
 
 
+def _reverse(proposal_id: int, author: str, effective_date: dt.datetime | None, reason: str | None,
+             cascade: bool, database: str | None) -> None:
+    from geo.access import CLI_ACTOR
+    from geo.reassign import revert_proposal
+
+    result = revert_proposal(make_engine(settings_for(database).database_url), proposal_id, author=author,
+                             effective_date=effective_date.date() if effective_date else None, reason=reason,
+                             actor=CLI_ACTOR, cascade=cascade)
+    _echo({"proposal": proposal_id, "status": result["proposal"]["status"], "change_id": result["change_id"],
+           "also_reversed": result["also_reversed"]})
+
+
+CascadeOption = Annotated[bool, typer.Option(help="Also undo the later changes to the same units, newest first.")]
+ReasonOption = Annotated[str | None, typer.Option(help="Why (kept in the change log).")]
+
+
+@app.command()
+@reports_errors
+def reverse(
+    proposal_id: int,
+    author: Annotated[str, typer.Option()],
+    effective_date: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Default: today.")] = None,
+    reason: ReasonOption = None,
+    cascade: CascadeOption = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Reverse (恢复) an applied change as a new decision on a date; history keeps both."""
+    _reverse(proposal_id, author, effective_date, reason, cascade, database)
+
+
 @app.command()
 @reports_errors
 def revert(
     proposal_id: int,
     author: Annotated[str, typer.Option()],
     effective_date: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    reason: ReasonOption = None,
+    cascade: CascadeOption = False,
     database: DatabaseOption = None,
 ) -> None:
-    """Undo an applied proposal as a new change."""
-    from geo.reassign import revert_proposal
+    """Same as ``gridgov reverse`` (its old name)."""
+    _reverse(proposal_id, author, effective_date, reason, cascade, database)
 
-    result = revert_proposal(make_engine(settings_for(database).database_url), proposal_id, author=author,
-                             effective_date=effective_date.date() if effective_date else None)
-    _echo({"proposal": proposal_id, "status": result["proposal"]["status"], "change_id": result["change_id"]})
+
+@app.command()
+@reports_errors
+def cancel(
+    proposal_id: int,
+    author: Annotated[str, typer.Option()],
+    reason: Annotated[str, typer.Option(help="Why the change is erased from the history (required).")],
+    cascade: CascadeOption = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Cancel (撤销) a change entered by mistake or not yet in effect: as if it never happened, on every date."""
+    from geo.access import CLI_ACTOR
+    from geo.reassign import cancel_proposal
+
+    result = cancel_proposal(make_engine(settings_for(database).database_url), proposal_id, author=author,
+                             reason=reason, actor=CLI_ACTOR, cascade=cascade)
+    _echo({"proposal": proposal_id, "status": result["proposal"]["status"], "change_id": result["change_id"],
+           "also_cancelled": result["also_cancelled"]})
+
+
+@app.command()
+@reports_errors
+def withdraw(proposal_id: int, author: Annotated[str, typer.Option()], reason: ReasonOption = None,
+             database: DatabaseOption = None) -> None:
+    """Withdraw a draft (kept in the list and the log as withdrawn)."""
+    from geo.access import CLI_ACTOR
+    from geo.reassign import withdraw_proposal
+
+    result = withdraw_proposal(make_engine(settings_for(database).database_url), proposal_id, author=author,
+                               reason=reason, actor=CLI_ACTOR)
+    _echo({"proposal": proposal_id, "status": result["proposal"]["status"]})
+
+
+@app.command()
+@reports_errors
+def edit(
+    proposal_id: int,
+    author: Annotated[str, typer.Option()],
+    effective_date: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    to_code: Annotated[str | None, typer.Option("--to")] = None,
+    grids: Annotated[str | None, typer.Option(help="Comma-separated child codes to move whole.")] = None,
+    area: Annotated[Path | None, typer.Option(help="GeoJSON file with the drawn polygon.")] = None,
+    reason: ReasonOption = None,
+    document_ref: Annotated[str | None, typer.Option(help="文件号 of the decision.")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Edit a draft's date, receiving unit, grids or area, reason or 文件号; prints the new preview."""
+    from geo.access import CLI_ACTOR
+    from geo.reassign import edit_proposal
+
+    changes: dict[str, Any] = {k: v for k, v in {
+        "effective_date": effective_date.date() if effective_date else None, "to_code": to_code,
+        "child_codes": _codes(grids), "area": _area(area), "reason": reason, "document_ref": document_ref,
+    }.items() if v is not None}
+    if not changes:
+        raise InvalidInput("nothing to edit: give at least one option to change", field="proposal_id")
+    _echo(_without_geometry(edit_proposal(make_engine(settings_for(database).database_url), proposal_id, changes,
+                                          author=author, actor=CLI_ACTOR)))
+
+
+@app.command()
+@reports_errors
+def lineage(code: str, database: DatabaseOption = None) -> None:
+    """What a unit came from and became (move, split, merge, recode), and its old codes."""
+    from geo.reassign.lineage import unit_lineage
+
+    with make_engine(settings_for(database).database_url).connect() as conn:
+        _echo(unit_lineage(conn, code))
 
 
 @app.command()

@@ -289,3 +289,31 @@ def test_the_api_records_the_key_behind_every_change(tiny_db_url: str) -> None:
         client.post(f"/proposals/{created['id']}/apply", json={"author": "x"}, headers=PLANNER)
         change = client.get("/changes").json()["changes"][0]
         assert change["key_name"] == created["key_name"] and change["author"] == "x"
+
+
+def test_the_cli_edits_withdraws_cancels_and_reverses(tiny_db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli_app
+
+    runner = CliRunner()
+    db = ["--database", tiny_db_url]
+
+    def run(*args: str) -> Any:
+        return runner.invoke(cli_app, [*args, *db])
+
+    assert run("propose", "--from", C11, "--to", C12, "--grids", G112, "--effective-date", "2025-03-01",
+               "--author", "cli").exit_code == 0
+    edited = run("edit", "1", "--author", "cli", "--effective-date", "2025-04-01")
+    assert edited.exit_code == 0 and '"effective_date": "2025-04-01"' in edited.output
+    assert run("edit", "1", "--author", "cli").exit_code == 2  # nothing to edit
+    assert run("apply", "1", "--author", "cli").exit_code == 0
+    refused = run("cancel", "1", "--author", "cli")  # the reason is required
+    assert refused.exit_code != 0
+    assert run("reverse", "1", "--author", "cli", "--effective-date", "2025-06-01").exit_code == 0
+    cancelled = run("cancel", "1", "--author", "cli", "--reason", "录入错误")
+    assert cancelled.exit_code == 0 and '"status": "cancelled"' in cancelled.output
+    assert run("propose", "--from", C11, "--to", C12, "--grids", G112, "--effective-date", "2025-03-01",
+               "--author", "cli").exit_code == 0
+    assert '"status": "withdrawn"' in run("withdraw", "2", "--author", "cli").output
+    assert '"aliases": []' in run("lineage", G112).output
