@@ -263,12 +263,30 @@ def _touched_by_plan(conn: Connection, record: ProposalRecord) -> dict[str, set[
             "buildings": set(plan.buildings), "stations": set(plan.stations)}
 
 
+ATTEMPTS = 3
+
+
 def apply_proposal(engine: Engine, proposal_id: int, *, author: str, actor: Actor | None = None) -> dict[str, Any]:
     """Apply a draft in one transaction; 409 if it is not a draft or its units changed since.
 
     Changes dated after this one on the same units are set aside and recomputed on top of it; if one
-    of them no longer fits, nothing is written and the refusal names it.
+    of them no longer fits, nothing is written and the refusal names it. Two changes under one parent
+    applied at the same moment may pick the same new code; the database refuses the second, which is
+    then recomputed and tried again (a 409 only if that keeps happening).
     """
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _apply_once(engine, proposal_id, author=author, actor=actor)
+        except IntegrityError as exc:
+            if attempt == ATTEMPTS:
+                raise Conflict(f"proposal {proposal_id} could not be applied: other changes were writing the same "
+                               "units at the same time; try again", field="id") from exc
+    raise AssertionError("unreachable")
+
+
+def _apply_once(engine: Engine, proposal_id: int, *, author: str, actor: Actor | None) -> dict[str, Any]:
     with write_transaction(engine) as conn:
         record, _ = _locked(conn, proposal_id, expect=("draft",), action="applied", actor=actor)
         later: list[SetAside] = []
