@@ -30,6 +30,7 @@ class Findings:
     emptied_grids: list[tuple[str, str, str]] = field(default_factory=list)  # code, name, name_en
     stale: list[str] = field(default_factory=list)
     reverted_on: str | None = None
+    cancelled: bool = False
 
 
 def _w(code: str, severity: Severity, unit: str | None, zh: str, en: str) -> ImpactWarning:
@@ -82,9 +83,13 @@ def _unit_checks(unit: UnitImpact, norms: Norms) -> list[ImpactWarning]:
 def impact_warnings(units: list[UnitImpact], access: Access, facts: Findings, norms: Norms) -> list[ImpactWarning]:
     """Every issue, the most serious first."""
     out: list[ImpactWarning] = []
-    if facts.reverted_on:
-        out.append(_w("reverted", "info", None, f"本方案已于{facts.reverted_on}撤销，以下为其当时的影响。",
-                      f"This proposal was reverted on {facts.reverted_on}; the report shows what it did."))
+    if facts.cancelled:
+        out.append(_w("cancelled", "info", None, "本方案已撤销（从历史中抹去，如同从未发生），以下为其应用时的影响。",
+                      "This proposal was cancelled (erased from the history as if it never happened); the report "
+                      "shows what it did when applied."))
+    elif facts.reverted_on:
+        out.append(_w("reverted", "info", None, f"本方案已于{facts.reverted_on}恢复原状，以下为其当时的影响。",
+                      f"This proposal was reversed on {facts.reverted_on}; the report shows what it did."))
     for line in facts.stale:
         out.append(_w("stale", "error", None, f"方案提出后相关单位已变更：{line}。应用时将被拒绝，请重新提出。",
                       f"The units changed since the proposal was made: {line}. Applying it will be refused."))

@@ -56,6 +56,8 @@ def compute_impact(engine: Engine, proposal_id: int, *, norms: Norms | None = No
     """
     norms = norms or Norms()
     data = preview_proposal(engine, proposal_id)
+    if data["proposal"]["status"] == "withdrawn":
+        raise Conflict(f"proposal {proposal_id} was withdrawn; a withdrawn draft has no impact report", field="id")
     if data["preview"] is None:
         raise Conflict(f"proposal {proposal_id} no longer fits the current map: {data.get('refused')}", field="id")
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
@@ -284,6 +286,7 @@ def _findings(conn: Connection, record: dict[str, Any], preview: dict[str, Any],
         names = _names(sides.after, set(emptied))
         facts.emptied_grids = [(c, names[c].name, names[c].name_en or names[c].name) for c in sorted(emptied)
                                if c in names]
+    facts.cancelled = record.get("status") == "cancelled"
     if record.get("reverted_change_id"):
         day = conn.execute(text("SELECT effective_date FROM change_log WHERE id = :i"),
                            {"i": record["reverted_change_id"]}).scalar_one()

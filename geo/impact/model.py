@@ -86,7 +86,7 @@ class ProposalInfo(BaseModel):
     """What the proposal is and where it stands."""
 
     id: int
-    status: Literal["draft", "applied", "reverted"]
+    status: Literal["draft", "applied", "reverted", "cancelled"]
     kind: Kind = Field(default="move", description="move: territory of from_unit goes to to_unit; split: grid "
                        "from_unit is cut into new grids; merge: the retired units join to_unit.")
     level: str

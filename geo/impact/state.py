@@ -248,10 +248,7 @@ def applied_sides(conn: Connection, change_id: int, effective_date: dt.date, fro
         if made.empty:
             continue
         after_diff[table] = made
-        history = read_all_versions(conn, table, list(made["code"]))
-        wanted = set(zip(made["code"], made["version"].astype(int) - 1, strict=True))
-        keys = list(zip(history["code"], history["version"].astype(int), strict=True))
-        before_diff[table] = history[[k in wanted for k in keys]]
+        before_diff[table] = _replaced(conn, table, made)
     day = effective_date - dt.timedelta(days=1)
     retired = frozenset(preview.get("retired", []))
     before, after = State(conn, day, before_diff), State(conn, day, after_diff, gone=retired)
@@ -266,6 +263,25 @@ def applied_sides(conn: Connection, change_id: int, effective_date: dt.date, fro
     if moved is None:  # summaries recorded before the preview listed buildings
         moved = _moved_from_versions(before, after_diff.get("buildings"), preview.get("grids_moved_whole", []))
     return Sides(before=before, after=after, territory=territory, moved=list(moved))
+
+
+def _replaced(conn: Connection, table: str, made: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The version each made row replaced: the newest earlier version of its code that was not cancelled.
+
+    Version numbers are not consecutive once a change has been cancelled (its versions stay, marked), so
+    "version - 1" may be a cancelled one; this also holds after the change itself was cancelled.
+    """
+    history = read_all_versions(conn, table, list(made["code"]))
+    stmt = text(f"SELECT code, version FROM {table} WHERE code IN :codes AND cancelled_by IS NULL").bindparams(
+        bindparam("codes", expanding=True))
+    live = {(c, int(v)) for c, v in conn.execute(stmt, {"codes": list(made["code"]) or [""]})}
+    made_version = dict(zip(made["code"], made["version"].astype(int), strict=True))
+    best: dict[str, int] = {}
+    for code, version in live:
+        if version < made_version.get(code, 0) and version > best.get(code, 0):
+            best[code] = version
+    keys = list(zip(history["code"], history["version"].astype(int), strict=True))
+    return history[[best.get(c) == v for c, v in keys]]
 
 
 def _moved_from_versions(before: State, regridded: gpd.GeoDataFrame | None,
