@@ -11,7 +11,8 @@ _ZH: dict[str, str] = {
     "doc_title": "边界调整影响评估报告",
     "title": "{a} → {b} 边界调整影响报告",
     "proposal": "方案", "status": "状态", "status_draft": "草稿（尚未生效）", "status_applied": "已应用",
-    "status_reverted": "已恢复原状（恢复）", "status_cancelled": "已撤销（如同从未发生）", "basis_live_preview": "依据：按当前地图实时测算", "basis_recorded_change":
+    "status_reverted": "已恢复原状（恢复）", "status_cancelled": "已撤销（如同从未发生）",
+    "basis_live_preview": "依据：按当前地图实时测算", "basis_recorded_change":
     "依据：该调整写入的版本及其之前的版本",
     "document_ref": "文件号", "effective_date": "生效日期", "author": "经办人", "reason": "调整原因",
     "generated_at": "生成时间", "level": "调整层级", "territory_kind": "调出范围",
@@ -82,7 +83,8 @@ _EN: dict[str, str] = {
     "doc_title": "Boundary change impact report",
     "title": "{a} → {b}: impact of the boundary change",
     "proposal": "Proposal", "status": "Status", "status_draft": "Draft (not in force)", "status_applied": "Applied",
-    "status_reverted": "Reversed", "status_cancelled": "Cancelled (as if it never happened)", "basis_live_preview": "Basis: computed live against the current map",
+    "status_reverted": "Reversed", "status_cancelled": "Cancelled (as if it never happened)",
+    "basis_live_preview": "Basis: computed live against the current map",
     "basis_recorded_change": "Basis: the versions the change wrote and the ones they replaced",
     "document_ref": "Document", "effective_date": "Effective", "author": "Author", "reason": "Reason",
     "generated_at": "Generated", "level": "Level", "territory_kind": "Territory",
