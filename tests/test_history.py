@@ -317,3 +317,20 @@ def test_the_cli_edits_withdraws_cancels_and_reverses(tiny_db_url: str) -> None:
                "--author", "cli").exit_code == 0
     assert '"status": "withdrawn"' in run("withdraw", "2", "--author", "cli").output
     assert '"aliases": []' in run("lineage", G112).output
+
+
+def test_reports_stay_reproducible_after_cancel_and_reverse(client) -> None:  # noqa: ANN001
+    body = {"from_code": C11, "to_code": C12, "child_codes": [G112], "effective_date": "2025-03-01", "author": "x"}
+    pid = client.post("/proposals", json=body, headers=PLANNER).json()["proposal"]["id"]
+    client.post(f"/proposals/{pid}/apply", json={"author": "x"}, headers=PLANNER)
+    applied = client.get(f"/proposals/{pid}/impact").json()
+    client.post(f"/proposals/{pid}/cancel", json={"author": "x", "reason": "录入错误"}, headers=PLANNER)
+    cancelled = client.get(f"/proposals/{pid}/impact")
+    assert cancelled.status_code == 200, cancelled.text
+    report = cancelled.json()
+    assert report["proposal"]["status"] == "cancelled"
+    assert any(w["code"] == "cancelled" for w in report["warnings"])
+    assert report["summary"] == applied["summary"] and report["units"] == applied["units"]  # as it was
+    other = client.post("/proposals", json=body, headers=PLANNER).json()["proposal"]["id"]
+    client.post(f"/proposals/{other}/withdraw", json={"author": "x"}, headers=PLANNER)
+    assert client.get(f"/proposals/{other}/impact").status_code == 409
