@@ -374,6 +374,7 @@ def _report(conn: Connection, record: dict[str, Any], preview: dict[str, Any], s
     return ImpactReport(
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         basis="live_preview" if record["status"] == "draft" else "recorded_change",
+        database_change=int(conn.execute(text("SELECT coalesce(max(id), 0) FROM change_log")).scalar_one()),
         synthetic_data=bool(before["synthetic"].any() or after["synthetic"].any()), proposal=info, stale=stale,
         norms=norms, headline=_headline(info, summary), summary=summary, units=units, medians=medians,
         access=access, households=_households(frame, sides, d_before, d_after), boundary=boundary,

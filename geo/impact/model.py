@@ -385,6 +385,9 @@ class ImpactReport(BaseModel):
     basis: Literal["live_preview", "recorded_change"] = Field(
         description="live_preview: a draft computed against the current map; recorded_change: an applied (or "
                     "reverted) proposal, from the unit versions before and after its change.")
+    database_change: int = Field(
+        default=0, description="The state of the database the report was computed from: the newest change-log id "
+        "then. A recorded change's report regenerates the same from any later state; a draft's is live.")
     synthetic_data: bool = Field(description="True when any unit involved is synthetic (the demo dataset).")
     proposal: ProposalInfo
     stale: list[str] = Field(description="For a draft: units that changed since it was made.")
