@@ -33,7 +33,11 @@ def find_unit(conn: Connection, code: str, field: str) -> Any:
     """The latest version of a current unit, or InvalidInput naming ``field``."""
     found = read_latest(conn, "units", where_in={"code": [code]})
     if found.empty:
-        raise InvalidInput(f"no current unit with code {code!r}", field=field)
+        from geo.reassign.lineage import current_code
+
+        now = current_code(conn, code)
+        hint = f"; it was re-coded: its code is now {now}" if now != code else ""
+        raise InvalidInput(f"no current unit with code {code!r}{hint}", field=field)
     return found.iloc[0]
 
 
