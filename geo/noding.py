@@ -70,7 +70,9 @@ def node_neighbourhood(
     """
     codes = list(changed)
     others = [c for c in neighbours if c not in changed]
-    both = _as_array([changed[c] for c in codes] + [neighbours[c] for c in others])
+    fixed = _as_array([neighbours[c] for c in others])
+    moved = _canonical(_as_array([changed[c] for c in codes]), fixed, tolerance)
+    both = np.concatenate([moved, fixed]) if len(fixed) else moved
     xy, owner = _vertices(both)
     noded, _ = _insert(both[: len(codes)], xy, owner, tolerance)
     out_changed = dict(zip(codes, noded, strict=True))
@@ -79,6 +81,56 @@ def node_neighbourhood(
     touched, _ = _insert(both[len(codes):], own_xy, own_owner + len(both), tolerance)
     gained = {c: g for c, g, before in zip(others, touched, both[len(codes):], strict=True) if g is not before}
     return out_changed, gained
+
+
+def _canonical(changed: np.ndarray, fixed: np.ndarray, tol: float) -> np.ndarray:
+    """``changed`` with vertices closer than ``tol`` to another vertex made one and the same.
+
+    A change computes each level's new shapes in its own overlay, on the precision grid; where a cut
+    crosses an edge that one level holds as one segment and another as several, the crossing can round
+    to grid points one step apart (1e-9°). Two such vertices would each be inserted beside the other,
+    and the neighbours' edges would never match. So every cluster of vertices within ``tol`` takes one
+    representative: an existing vertex of an unchanged unit if there is one (those never move), else the
+    smallest. Moving a vertex by at most a few 1e-9° changes no area beyond numeric noise.
+    """
+    ok = np.flatnonzero(_polygonal(changed))
+    if not len(ok):
+        return changed
+    own = np.unique(shapely.get_coordinates(changed[ok]), axis=0)  # sorted: the smallest comes first
+    fixed_xy = np.unique(shapely.get_coordinates(fixed[_polygonal(fixed)]), axis=0) if len(fixed) else own[:0]
+    xy = np.vstack([fixed_xy, own])
+    left, right = shapely.STRtree(shapely.points(xy)).query(shapely.points(own), predicate="dwithin", distance=tol)
+    left = left + len(fixed_xy)
+    root = np.arange(len(xy))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = int(root[i])
+        return i
+
+    for i, j in zip(left, right, strict=True):
+        a, b = find(int(i)), find(int(j))
+        if a != b:
+            root[max(a, b)] = min(a, b)  # the lower index wins: fixed vertices first, then the smallest
+    target = {tuple(xy[i]): xy[find(i)] for i in range(len(fixed_xy), len(xy)) if find(i) != i}
+    if not target:
+        return changed
+
+    def snap(coords: np.ndarray) -> np.ndarray:
+        return np.array([target.get((x, y), (x, y)) for x, y in coords], dtype=float)
+
+    out = changed.copy()
+    for i in ok:
+        if any(tuple(c) in target for c in shapely.get_coordinates(changed[i])):
+            snapped = shapely.remove_repeated_points(shapely.transform(changed[i], snap))
+            out[i] = snapped if snapped.is_valid else _polygons_of(shapely.make_valid(snapped))
+    return out
+
+
+def _polygons_of(geom: BaseGeometry) -> MultiPolygon:
+    parts = [p for p in shapely.get_parts(geom) if isinstance(p, Polygon) and not p.is_empty]
+    return MultiPolygon(parts)
 
 
 def _as_array(geoms: Iterable[BaseGeometry | None]) -> np.ndarray:

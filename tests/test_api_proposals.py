@@ -125,10 +125,14 @@ def test_acceptance_nanjiao_to_lida_on_the_demo(demo_db_url: str) -> None:
 
         before_a, before_b = community(nanjiao.code), community(lida.code)
         district_before = client.get("/collections/subdistricts/items/520402006").json()["properties"]
-        created = client.post("/proposals", headers=PLANNER, json={
-            "from_code": nanjiao.code, "to_code": lida.code, "area": mapping(polygon),
-            "effective_date": "2025-03-01", "author": "华西街道", "reason": "缓解南郊社区管理压力",
-            "document_ref": "西华办〔2025〕7号"})
+        body = {"from_code": nanjiao.code, "to_code": lida.code, "area": mapping(polygon),
+                "effective_date": "2025-03-01", "author": "华西街道", "reason": "缓解南郊社区管理压力",
+                "document_ref": "西华办〔2025〕7号"}
+        # The drawn band cuts a corner of Nanjiao off the rest: refused, naming it, unless the planner allows it.
+        refused = client.post("/proposals", headers=PLANNER, json=body)
+        assert refused.status_code == 422 and "南郊社区" in refused.json()["error"]["message"]
+        assert "separate parts" in refused.json()["error"]["message"]
+        created = client.post("/proposals", headers=PLANNER, json={**body, "allow_non_adjacent": True})
         assert created.status_code == 201, created.text
         preview = created.json()["preview"]
         moved = preview["moved"]["residents"]
