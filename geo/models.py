@@ -38,7 +38,7 @@ class VersionedMixin:
 
     code: Mapped[str] = mapped_column(String(32), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_from: Mapped[dt.date] = mapped_column(Date, index=True)
     valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     # The change that created this version (import, apply or revert).
     change_id: Mapped[int | None] = mapped_column(ForeignKey("change_log.id"), nullable=True)

@@ -30,6 +30,8 @@ def upgrade() -> None:
         op.add_column(table, sa.Column("closed_by", sa.Integer, nullable=True))
         op.add_column(table, sa.Column("cancelled_by", sa.Integer, nullable=True))
         op.create_index(f"ix_{table}_closed_by", table, ["closed_by"])
+        # Changes dated after a given day are looked up on every preview (scheduled changes set aside).
+        op.create_index(f"ix_{table}_valid_from", table, ["valid_from"])
         # Best effort for existing history: a closed version was closed by the change that made its successor.
         op.execute(
             f"UPDATE {table} SET closed_by = (SELECT n.change_id FROM {table} n WHERE n.code = {table}.code "
@@ -88,6 +90,7 @@ def downgrade() -> None:
     for column in ("undoes", "key_role", "key_name"):
         op.drop_column("change_log", column)
     for table in TABLES:
+        op.drop_index(f"ix_{table}_valid_from", table)
         op.drop_index(f"ix_{table}_closed_by", table)
         op.drop_column(table, "cancelled_by")
         op.drop_column(table, "closed_by")
