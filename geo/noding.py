@@ -148,7 +148,8 @@ def _points_xy(points: Iterable[Any]) -> np.ndarray:
 def _polygonal(arr: np.ndarray) -> np.ndarray:
     kinds = shapely.get_type_id(arr)
     ok = np.isin(kinds, (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON))
-    return ok & ~shapely.is_empty(arr)
+    result: np.ndarray = ok & ~shapely.is_empty(arr)
+    return result
 
 
 def _vertices(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +214,8 @@ def _distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(length2 > 0, ((p - a) * d).sum(axis=1) / length2, 0.0)
     closest = a + np.clip(t, 0, 1)[:, None] * d
-    return np.hypot(*(p - closest).T)
+    result: np.ndarray = np.hypot(*(p - closest).T)
+    return result
 
 
 def _node_one(geom: BaseGeometry, pts: np.ndarray, tol: float) -> tuple[BaseGeometry, int]:

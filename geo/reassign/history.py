@@ -30,8 +30,8 @@ def unit_history(conn: Connection, code: str) -> list[dict[str, Any]]:
     versions = read_table(conn, "units", as_of=None, where=["code = :code"], params={"code": code})
     if versions.empty:
         raise NotFound(f"no unit with code {code!r}", field="code")
-    undone = dict(conn.execute(text("SELECT version, cancelled_by FROM units WHERE code = :code"),
-                               {"code": code}).all())
+    rows = conn.execute(text("SELECT version, cancelled_by FROM units WHERE code = :code"), {"code": code}).all()
+    undone: dict[int, int | None] = {int(v): c for v, c in rows}
     ids = [int(c) for c in versions["change_id"].dropna()] + [int(c) for c in undone.values() if c is not None]
     changes = {}
     if ids:

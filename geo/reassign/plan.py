@@ -210,7 +210,7 @@ def recode(conn: Connection, plan: Plan, row: Any, new_parent: str, codes_for: d
     level = Level(row["level"])
     if new_parent not in codes_for:
         codes_for[new_parent] = next_codes(conn, new_parent, level)
-    new_code = next(codes_for[new_parent])
+    new_code: str = next(codes_for[new_parent])
     parent_names = _names(conn, [row["parent_code"], new_parent], plan)
     name = recoded_name(row["name"], parent_names.get(row["parent_code"]), parent_names.get(new_parent), new_code)
     record_change(plan, row, row.geometry, None, row["parent_code"])

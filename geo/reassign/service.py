@@ -364,8 +364,8 @@ def edit_proposal(engine: Engine, proposal_id: int, changes: dict[str, Any], *, 
     if record.status != "draft":
         raise Conflict(f"proposal {proposal_id} is {record.status}: only a draft can be edited", field="id")
     _owned(record, actor, "edit")
-    edited = dataclasses.replace(record.request(), **{k: tuple(v) if isinstance(v, list) else v
-                                                       for k, v in changes.items()})
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
+    edited = dataclasses.replace(record.request(), **fields)
     if "child_codes" in changes and "area" not in changes and changes["child_codes"] is not None:
         edited = dataclasses.replace(edited, area=None)
     if "area" in changes and "child_codes" not in changes and changes["area"] is not None:

@@ -90,7 +90,7 @@ def standing(conn: Connection, change: ChangeRow) -> bool:
         return False
     row = conn.execute(text("SELECT status, applied_change_id FROM proposals WHERE id = :p"),
                        {"p": change.proposal_id}).one()
-    return row[0] == "applied" and row[1] == change.id
+    return bool(row[0] == "applied" and row[1] == change.id)
 
 
 def chain(conn: Connection, change_id: int, keep: Callable[[ChangeRow], bool]) -> list[ChangeRow]:
