@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geo import vocabulary as _vocabulary
 from geo.domain import StationKind
 
 LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
@@ -267,6 +268,10 @@ _STATION_NAMES: dict[str, tuple[str, str]] = {
 for _kind, (_zh, _en) in _STATION_NAMES.items():
     _ZH[f"kind_{_kind}"] = _zh
     _EN[f"kind_{_kind}"] = _en
+
+# One vocabulary for load (geo.vocabulary): its names replace any older wording of the same quantity.
+_ZH.update(_vocabulary.map_strings("zh"))
+_EN.update(_vocabulary.map_strings("en"))
 
 _TABLES = {"zh-CN": _ZH, "en": _EN}
 

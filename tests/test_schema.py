@@ -10,8 +10,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from geo.db import migrate
 
-TABLES = {"units", "buildings", "stations", "proposals", "change_log", "api_keys", "alembic_version"}
-HEAD = "0005"
+TABLES = {"units", "buildings", "stations", "proposals", "change_log", "api_keys", "alembic_version",
+          "residents_groups"}
+HEAD = "0007"
 
 
 def test_migration_creates_every_table(engine: Engine) -> None:

@@ -110,6 +110,7 @@ def formulate(problem: Problem, *, method: str = "cuts") -> Formulation:
             m.row(load, upper=float(most[c]) + EPS)
         if np.isfinite(least[c]):
             m.row(load, lower=float(least[c]) - EPS)
+    _guarantee_rows(m, p, members, x)
     if method in ("flow", "hybrid"):
         add_flows(m, p, x)
     scale = int(np.count_nonzero(p.movable)) + 1
@@ -118,6 +119,22 @@ def formulate(problem: Problem, *, method: str = "cuts") -> Formulation:
         if c != p.home[g]:
             move_cost[col] = float(p.residents[g]) * scale + 1.0
     return Formulation(p, m, x, z, move_cost, scale)
+
+
+def _guarantee_rows(m: Model, p: Problem, members: list[list[int]], x: dict[tuple[int, int], int]) -> None:
+    """The guarantees of :mod:`.problem` as rows: bounds on each load, and the cap on receivers above the band."""
+    least, most = p.guarantee_bounds()
+    capped = p.capped_receivers()
+    for c in range(p.n_communities):
+        load = [(x[g, c], float(p.workload[g])) for g in members[c]]
+        if np.isfinite(most[c]) or np.isfinite(least[c]):
+            m.row(load, lower=float(least[c]) if np.isfinite(least[c]) else -np.inf,
+                  upper=float(most[c]) if np.isfinite(most[c]) else np.inf)
+        if capped[c]:
+            big = float(sum(w for _, w in load)) - float(p.upper[c])
+            for g in members[c]:
+                if p.home[g] != c:  # receiving g ⇒ load <= upper
+                    m.row([*load, (x[g, c], big)], upper=float(p.upper[c]) + big)
 
 
 def _tolerance_rows(m: Model, p: Problem, c: int, grids: list[int], x: dict[tuple[int, int], int],
