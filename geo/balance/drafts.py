@@ -122,6 +122,16 @@ def apply_drafts(engine: Engine, proposal_ids: Sequence[int], *, author: str,
 
 
 def _apply_one(engine: Engine, pid: int, *, author: str) -> dict[str, Any]:
+    step = _apply_or_rebase(engine, pid, author=author)
+    from geo.groups.service import repropose_after_change
+
+    with engine.connect() as conn:
+        day = load_proposal(conn, pid).effective_date
+    groups = repropose_after_change(engine, step["change_id"], day)
+    return {**step, "groups": groups} if groups else step
+
+
+def _apply_or_rebase(engine: Engine, pid: int, *, author: str) -> dict[str, Any]:
     try:
         applied = apply_proposal(engine, pid, author=author)
         return {"proposal_id": pid, "change_id": applied["change_id"]}

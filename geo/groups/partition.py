@@ -130,9 +130,24 @@ def propose(codes: Sequence[str], x: np.ndarray, y: np.ndarray, households: np.n
     if len(rest):
         k = min(len(rest), group_count(int(households[rest].sum()), band))
         parts = [rest[p] for p in bisect(np.asarray(x)[rest], np.asarray(y)[rest], households[rest].astype(float), k)]
+        parts = _split_big(parts, np.asarray(x), np.asarray(y), households, band)
         for members in _merge_small(parts, np.asarray(x), np.asarray(y), households, band):
             out.append(Group(tuple(codes[int(i)] for i in members), int(households[members].sum()),
                              int(residents[members].sum())))
+    return out
+
+
+def _split_big(parts: list[np.ndarray], x: np.ndarray, y: np.ndarray, households: np.ndarray,
+               band: GroupBand) -> list[np.ndarray]:
+    """Cut again every group above the band (uneven buildings can leave one there)."""
+    out: list[np.ndarray] = []
+    for part in parts:
+        size = int(households[part].sum())
+        if size <= band.max_households or len(part) < 2:
+            out.append(part)
+            continue
+        k = min(len(part), math.ceil(size / band.max_households))
+        out += [part[p] for p in bisect(x[part], y[part], households[part].astype(float), k)]
     return out
 
 

@@ -193,6 +193,26 @@ def communities_touched(engine: Engine, change_id: int) -> list[str]:
     return sorted({u[:12] for u in units or [] if len(u) >= 12})
 
 
+def repropose_after_change(engine: Engine, change_id: int, effective_date: dt.date) -> dict[str, dict[str, Any]]:
+    """Re-propose and store the groups of every community the change touched that has stored groups.
+
+    Communities without stored groups are left alone: reading them proposes groups afresh anyway.
+    Returns, per community, how many groups were kept, are new and were retired.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for code in communities_touched(engine, change_id):
+        with engine.connect() as conn:
+            if not stored_groups(conn, code, None):
+                continue
+        try:
+            done = store_groups(engine, code, effective_date=effective_date, change_id=change_id)
+        except (InvalidInput, NotFound) as exc:  # e.g. the community was merged away
+            out[code] = {"skipped": exc.message}
+            continue
+        out[code] = {"kept": done.kept, "new": done.new, "retired": done.retired}
+    return out
+
+
 def export_groups(conn: Connection, *, as_of: dt.date) -> pd.DataFrame:
     """Every stored group valid on ``as_of`` (one row each, building codes joined by ';')."""
     query = select(TABLE).where(TABLE.c.valid_from <= as_of,
