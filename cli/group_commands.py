@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,7 +26,7 @@ def _band(min_households: int, max_households: int):  # noqa: ANN202 - GroupBand
     return GroupBand(min_households, max_households)
 
 
-def _print(result: dict, as_json: bool) -> None:  # type: ignore[type-arg]
+def _print(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return

@@ -79,6 +79,12 @@ def test_groups_are_stored_versioned_and_re_proposed_after_a_move(client) -> Non
         "from_code": A, "to_code": B, "child_codes": [MOVED_GRID], "effective_date": "2025-03-01", "author": "t"})
     assert draft.status_code == 201, draft.text
     pid = draft.json()["proposal"]["id"]
+    impact = client.get(f"/proposals/{pid}/impact").json()["residents_groups"]
+    section = next(c for c in impact if c["community_code"] == A)
+    assert section["groups"] == before["count"]
+    assert section["unchanged"] + len(section["moving_whole"]) + len(section["split"]) == before["count"]
+    assert section["moving_whole"] or section["split"]
+    assert "居民小组调整" in client.get(f"/proposals/{pid}/report.html").text
     applied = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": [pid]}).json()
     groups_step = applied["applied"][0]["groups"]
     assert set(groups_step) == {A, B}
