@@ -23,7 +23,7 @@ from common import database_url
 from geo.balance.instance import BalanceOptions, build_problems, read_balance_data
 from geo.balance.moves import suggest_moves
 from geo.balance.optimizer import solve
-from geo.balance.problem import Problem
+from geo.balance.problem import GUARANTEES, Problem
 from geo.db import make_engine
 
 
@@ -45,6 +45,28 @@ def district_run(url: str, time_limit: float) -> None:
     for r in open_gap[:10]:
         print(f"    not proved: {r.subdistricts} out {r.out_of_tolerance} (bound {r.out_of_tolerance_bound}), "
               f"moved {r.moved_residents} (bound {r.moved_residents_bound})")
+    engine.dispose()
+
+
+def guarantees_run(url: str, time_limit: float) -> None:
+    """The cost of the guarantees: the same district run with them relaxed (today's optimiser) and kept."""
+    engine = make_engine(url)
+    figures = {}
+    for label, relax in (("relaxed", GUARANTEES), ("guaranteed", ())):
+        started = time.perf_counter()
+        result = suggest_moves(engine, as_of=dt.date.today(),
+                               options=BalanceOptions(time_limit=time_limit, relax=tuple(relax)))
+        wall = time.perf_counter() - started
+        rows = result.communities
+        further = int((abs(rows["ratio_after"] - 1) > abs(rows["ratio_before"] - 1) + 1e-9).sum())
+        left = int(((rows["flag_before"] == "ok") & (rows["flag_after"] != "ok")).sum())
+        figures[label] = (result.summary["within_after"], wall)
+        statuses = {k: sum(r.status == k for r in result.solves) for k in ("optimal", "time_limit")}
+        print(f"  {label:10s} within {result.summary['within_before']} → {result.summary['within_after']} of "
+              f"{result.summary['communities']}; wall {wall:.1f} s; solves {statuses}; communities further from "
+              f"target {further}, left the band {left}; moves {result.summary['moves']}")
+    (a, ta), (b, tb) = figures["relaxed"], figures["guaranteed"]
+    print(f"  guaranteed / relaxed: within {b / a:.3f} (floor 0.98), time {tb / ta:.2f}x (ceiling 1.5x)")
     engine.dispose()
 
 
@@ -156,10 +178,16 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=30.0, help="budget of the district run (scale 1)")
     parser.add_argument("--quality-limit", type=float, default=5.0, help="time limit of the default solve")
     parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--guarantees", action="store_true", help="only compare guarantees kept and relaxed")
     parser.add_argument("--apply", action="store_true", help="also apply every move (scale 1, on a copy) and check")
     args = parser.parse_args()
     for scale in args.scale:
         url = database_url(args.backend, scale)
+        if args.guarantees:
+            print(f"{args.backend} scale {scale}: guarantees relaxed and kept, "
+                  f"time limit {args.time_limit * scale:.0f} s")
+            guarantees_run(url, min(600.0, args.time_limit * scale))
+            continue
         print(f"{args.backend} scale {scale}: suggest_moves over every sub-district")
         district_run(url, min(600.0, args.time_limit * scale))
         if scale == 1 and args.apply and args.backend == "spatialite":

@@ -108,6 +108,10 @@ def balance(
     require: Annotated[list[str] | None, typer.Option(help="Community that must end within tolerance.")] = None,
     max_grids_lost: Annotated[int | None, typer.Option(help="Most grids one community may lose.")] = None,
     allow_worse: Annotated[bool, typer.Option(help="Let communities outside tolerance get further out.")] = False,
+    relax: Annotated[list[str] | None, typer.Option(
+        help="A guarantee not to enforce (repeatable): keep_in_band, no_further, receiver_cap.")] = None,
+    workers_per_move: Annotated[int, typer.Option(help="Most community workers one move may carry.")] = 0,
+    new_workers: Annotated[int, typer.Option(help="New workers to place after the moves (combined plan).")] = 0,
     time_limit: Annotated[float, typer.Option(help="Seconds for all solves together.")] = 30.0,
     tolerance: ToleranceOption = 0.2,
     norm: NormOption = 18.0,
@@ -127,7 +131,7 @@ def balance(
         load=_load_options(tolerance, norm, village_norm, 0.0, 0.0, 0.0), subdistricts=tuple(subdistrict or ()),
         cross_subdistrict=cross_subdistrict, locked_communities=tuple(c for c in locks if len(c) == COMMUNITY),
         locked_grids=tuple(c for c in locks if len(c) == GRID), required=tuple(require or ()),
-        max_grids_lost=max_grids_lost, allow_worse=allow_worse, time_limit=time_limit,
+        max_grids_lost=max_grids_lost, allow_worse=allow_worse, time_limit=time_limit, relax=tuple(relax or ()),
     )
     odd = [c for c in locks if len(c) not in (COMMUNITY, GRID)]
     if odd:
@@ -136,15 +140,23 @@ def balance(
     engine = make_engine(settings_for(database).database_url)
     day = as_date(as_of)
     result = suggest_moves(engine, as_of=day, options=options)
+    from geo.balance.plan import finish, requests_with_workers, store_drafts
+
+    finish(result, options.load, workers_per_move=workers_per_move, new_workers=new_workers,
+           subdistricts=tuple(subdistrict or ()))
     if (draft or apply) and result.moves:
         from geo.balance.drafts import apply_drafts, requests_for
-        from geo.reassign import create_proposals
 
-        result.proposal_ids = create_proposals(engine, requests_for(result.moves, effective_date=day, author=author,
-                                                                 reason=reason, document_ref=document_ref))
+        requests = requests_for(result.moves, effective_date=day, author=author, reason=reason,
+                                document_ref=document_ref)
+        result.proposal_ids, result.skipped = store_drafts(engine, requests_with_workers(requests, result.moves))
         if apply:
-            for step in apply_drafts(engine, result.proposal_ids, author=author):
+            stored = [pid for pid in result.proposal_ids if pid is not None]
+            applied, refused = apply_drafts(engine, stored, author=author)
+            for step in applied:
                 typer.echo(f"applied proposal {step['proposal_id']} (change {step['change_id']})", err=True)
+            for step in refused:
+                typer.echo(f"skipped proposal {step['proposal_id']}: {step['reason']}", err=True)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
         return
@@ -162,11 +174,23 @@ def _print_balance(result: Any) -> None:
                    f" → {r.out_of_tolerance} (bound {r.out_of_tolerance_bound}), moved {r.moved_residents} "
                    f"(bound {r.moved_residents_bound}, gap {gap}), {r.seconds:.2f} s")
     for i, m in enumerate(result.moves):
-        pid = f" [proposal {result.proposal_ids[i]}]" if i < len(result.proposal_ids) else ""
+        pid = f" [proposal {result.proposal_ids[i]}]" if i < len(result.proposal_ids) and result.proposal_ids[
+            i] is not None else ""
+        carried = f", {m.workers_moved} worker(s) with them" if m.workers_moved else ""
         typer.echo(f"  {m.from_name} ({m.from_code}) → {m.to_name} ({m.to_code}): {', '.join(m.grid_codes)}; "
-                   f"{m.residents:,} residents{pid}")
+                   f"{m.residents:,} residents{carried}{pid}")
     for w in result.warnings:
         typer.echo(f"  warning: {w}")
+    for item in result.skipped:
+        typer.echo(f"  skipped draft {item['from_code']} → {item['to_code']}: {item['reason']}")
+    if result.plan:
+        typer.echo(f"plan: {result.plan['zh']}\n      {result.plan['en']}")
+    for row in result.shortfall:
+        typer.echo(f"  {row['message']['zh']}\n  {row['message']['en']}")
+    if result.staffing:
+        for row in result.staffing["communities"]:
+            typer.echo(f"  +{row['new_workers']} {row['name']} ({row['code']}): {row['workers_before']} → "
+                       f"{row['workers_after']} workers")
 
 
 @app.command("staffing")
@@ -243,9 +267,12 @@ def grid_splits(
         plan = read_grid_plan(conn, as_of=as_date(as_of), band=band, subdistricts=tuple(subdistrict or ()),
                               communities=tuple(community or ()),
                               village_band=village_band_of(band, village_min_households, village_max_households))
+    skipped: list[dict[str, Any]] = []
     if draft:
-        draft_grid_plan(engine, plan, author=author,
-                        effective_date=effective_date.date() if effective_date else dt.date.today())
+        _, skipped = draft_grid_plan(engine, plan, author=author,
+                                     effective_date=effective_date.date() if effective_date else dt.date.today())
+        for item in skipped:
+            typer.echo(f"skipped {item['kind']} {item['from_code']}: {item['reason']}", err=True)
     if as_json:
         typer.echo(json.dumps(plan.as_dict(), ensure_ascii=False, indent=2))
         return

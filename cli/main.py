@@ -13,6 +13,7 @@ from cli import (
     balance_commands,
     data_commands,
     db_commands,
+    group_commands,
     key_commands,
     proposal_commands,
     report_commands,
@@ -25,6 +26,7 @@ for commands in (balance_commands, data_commands, db_commands, proposal_commands
 app.add_typer(db_commands.db_app, name="db")
 app.add_typer(key_commands.app, name="key")
 app.add_typer(data_commands.demo_app, name="demo")
+app.add_typer(group_commands.groups_app, name="groups")
 
 
 def main() -> None:

@@ -201,3 +201,21 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ResidentsGroup(VersionedMixin, Base):
+    """One version of a residents' group (居民小组): a community's buildings, with a leader slot (geo.groups)."""
+
+    __tablename__ = "residents_groups"
+    __table_args__ = (
+        UniqueConstraint("code", "version", name="uq_residents_groups_code_version"),
+        Index("ix_residents_groups_community_current", "community_code", "valid_to"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    community_code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    households: Mapped[int] = mapped_column(Integer)
+    residents: Mapped[int] = mapped_column(Integer)
+    building_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    leader: Mapped[str | None] = mapped_column(String(200), nullable=True)  # 居民小组长 / 楼栋长, filled by people

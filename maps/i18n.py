@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geo import vocabulary as _vocabulary
 from geo.domain import StationKind
 
 LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
@@ -267,6 +268,39 @@ _STATION_NAMES: dict[str, tuple[str, str]] = {
 for _kind, (_zh, _en) in _STATION_NAMES.items():
     _ZH[f"kind_{_kind}"] = _zh
     _EN[f"kind_{_kind}"] = _en
+
+# Residents' groups, the combined plan, staffing and the village band (balance.js, groups.js).
+_ZH.update({
+    "group_households": "{n} 户", "group_buildings": "{n} 栋楼", "group_leader": "居民小组长/楼栋长",
+    "group_leader_vacant": "（空缺）", "group_not_contiguous": "小组楼栋不连片",
+    "workers_per_move": "每处调整最多随调社区工作者", "new_workers": "新增社区工作者（调整后安排）",
+    "plan_title": "方案", "shortfall_title": "社区工作者缺口", "staffing_title": "新增社区工作者安排",
+    "staffing_button": "安排新增社区工作者", "skipped_title": "未能保存或应用的草稿（原因）",
+    "workers_moved_n": "随调 {n} 名社区工作者", "village_min_households": "村网格户数下限",
+    "village_max_households": "村网格户数上限", "relax_title": "放宽的保障（默认全部保障）",
+    "relax_keep_in_band": "容差内社区可被调出容差", "relax_no_further": "社区可离标准更远",
+    "relax_receiver_cap": "接收社区可超过容差上限", "staffing_row": "{name}：{before} → {after} 名（+{n}）",
+})
+_EN.update({
+    "group_households": "{n} households", "group_buildings": "{n} buildings", "group_leader": "Group leader",
+    "group_leader_vacant": "(vacant)", "group_not_contiguous": "the group's buildings are not contiguous",
+    "workers_per_move": "Most community workers one move may carry",
+    "new_workers": "New community workers (after the moves)",
+    "plan_title": "Plan", "shortfall_title": "Shortfall of community workers", "staffing_title": "New workers placed",
+    "staffing_button": "Place new workers", "skipped_title": "Drafts not stored or applied (reason)",
+    "workers_moved_n": "{n} community worker(s) move with them",
+    "village_min_households": "Village grids: fewest households",
+    "village_max_households": "Village grids: most households",
+    "relax_title": "Guarantees relaxed (all kept by default)",
+    "relax_keep_in_band": "a community within the band may leave it",
+    "relax_no_further": "a community may end further from the norm",
+    "relax_receiver_cap": "a receiving community may end above the band",
+    "staffing_row": "{name}: {before} → {after} (+{n})",
+})
+
+# One vocabulary for load (geo.vocabulary): its names replace any older wording of the same quantity.
+_ZH.update(_vocabulary.map_strings("zh"))
+_EN.update(_vocabulary.map_strings("en"))
 
 _TABLES = {"zh-CN": _ZH, "en": _EN}
 

@@ -10,11 +10,12 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from geo import vocabulary
 from geo.domain import StationKind
 
 # Community workers: more than 18 per 10,000 residents (国办发〔2021〕56号), i.e. at most ~556 residents each.
-WORKERS_PER_10K = 18
-RESIDENTS_PER_WORKER_NORM = 10_000 / WORKERS_PER_10K
+WORKERS_PER_10K = vocabulary.NORM_WORKERS_PER_10K
+RESIDENTS_PER_WORKER_NORM = vocabulary.RESIDENTS_PER_WORKER_NORM
 LIFE_CIRCLE_RADII_M = (300, 500, 1000)  # 5/10/15-minute life circles (GB 50180-2018)
 
 
@@ -27,15 +28,10 @@ class LoadClass:
     color: str
 
 
-# Bands around the norm (556): comfortable, normal, near the limit, over, far over. Colour-blind safe
-# (ColorBrewer RdYlGn reversed, 5 classes); communities without workers are grey.
-LOAD_CLASSES: tuple[LoadClass, ...] = (
-    LoadClass("load_light", 300, "#1a9850"),
-    LoadClass("load_normal", 450, "#91cf60"),
-    LoadClass("load_near", RESIDENTS_PER_WORKER_NORM, "#fee08b"),
-    LoadClass("load_over", 700, "#fc8d59"),
-    LoadClass("load_far_over", math.inf, "#d73027"),
-)
+# The classes of the load ratio (geo.vocabulary), in residents per worker at the norm: the band 80–120 %
+# is exactly the two middle classes, so the map and the balancer agree on who is within it.
+LOAD_CLASSES: tuple[LoadClass, ...] = tuple(
+    LoadClass(c.key, c.upper * RESIDENTS_PER_WORKER_NORM, c.color) for c in vocabulary.ratio_classes())
 NO_WORKERS = LoadClass("load_no_workers", math.nan, "#bdbdbd")
 
 
@@ -102,6 +98,8 @@ def style_config() -> dict[str, Any]:
                         for c in LOAD_CLASSES],
         "noWorkers": {"key": NO_WORKERS.key, "color": NO_WORKERS.color},
         "residentsPerWorkerNorm": round(RESIDENTS_PER_WORKER_NORM, 1),
+        "tolerance": vocabulary.TOLERANCE,
+        "villageBand": {"min": 300, "max": 500},  # households per village grid (POST /grid-splits default)
         "stations": {str(kind): asdict(style) for kind, style in STATION_STYLES.items()},
         "unknownStation": asdict(UNKNOWN_STATION),
         "units": UNIT_STYLES,

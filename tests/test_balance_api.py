@@ -99,7 +99,10 @@ def test_balance_needs_the_planner_role(client) -> None:
 
 def test_balance_drafts_cross_subdistrict_moves_and_reports_the_solve(client) -> None:
     body = {"norm": NORM, "cross_subdistrict": True, "required": ["520499002001"], "time_limit": 10}
-    response = client.post("/balance", json=body, headers=PLANNER)
+    refused = client.post("/balance", json=body, headers=PLANNER)  # fixing it would push a neighbour out
+    assert refused.status_code == 422 and "guarantees" in refused.json()["error"]["message"], refused.text
+    response = client.post("/balance", json={**body, "relax": ["keep_in_band", "no_further", "receiver_cap"]},
+                           headers=PLANNER)
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["status"] == "optimal"
@@ -118,7 +121,8 @@ def test_balance_drafts_cross_subdistrict_moves_and_reports_the_solve(client) ->
     ({"cross_subdistrict": True, "locked_communities": ["520499001001", "520499001002"]}, "locked"),
 ])
 def test_infeasible_requirements_are_422_naming_the_constraint(client, extra: dict, words: str) -> None:
-    body = {"norm": NORM, "required": ["520499002001"], "draft": False, **extra}
+    body = {"norm": NORM, "required": ["520499002001"], "draft": False,  # the guarantees relaxed: see above
+            "relax": ["keep_in_band", "no_further", "receiver_cap"], **extra}
     response = client.post("/balance", json=body, headers=PLANNER)
     assert response.status_code == 422, response.text
     error = response.json()["error"]
@@ -191,7 +195,8 @@ def test_a_batch_of_drafts_is_checked_first_and_a_refusal_says_what_was_applied(
     twice = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": [merge, merge]})
     assert twice.status_code == 422 and twice.json()["error"]["field"] == "proposal_ids"
     assert client.get(f"/proposals/{merge}").json()["proposal"]["status"] == "draft"  # nothing applied
-    refused = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": [merge, split]})
+    refused = client.post("/balance/apply", headers=PLANNER,
+                          json={"proposal_ids": [merge, split], "stop_on_refusal": True})
     assert refused.status_code == 422, refused.text  # the split's grid was merged away by the first draft
     message = refused.json()["error"]["message"]
     assert f"proposal {split} was refused" in message and f"Applied before it: {merge}" in message

@@ -15,12 +15,17 @@ import numpy as np
 import pytest
 
 from geo.balance.optimizer import solve
-from geo.balance.problem import Problem
+from geo.balance.problem import GUARANTEES, Problem
 
 
 def lattice(rows: int, cols: int, blocks: list[list[int]], *, seed: int, locked: int = 0, tolerance: float = 0.2,
-            max_lost: int | None = None, required: tuple[int, ...] = ()) -> Problem:
-    """A rows x cols lattice; ``blocks[r][c]`` is the community of each cell (each block contiguous)."""
+            max_lost: int | None = None, required: tuple[int, ...] = (),
+            relax: frozenset[str] = frozenset(GUARANTEES)) -> Problem:
+    """A rows x cols lattice; ``blocks[r][c]`` is the community of each cell (each block contiguous).
+
+    The guarantees are relaxed by default: these tests pit the MIP against brute force on the other rules
+    (``test_balance_guarantees`` covers the guarantees).
+    """
     rng = np.random.default_rng(seed)
     home = np.array([blocks[r][c] for r in range(rows) for c in range(cols)], dtype=np.int64)
     n, k = rows * cols, int(home.max()) + 1
@@ -43,6 +48,7 @@ def lattice(rows: int, cols: int, blocks: list[list[int]], *, seed: int, locked:
         home=home, residents=residents.astype(np.int64), workload=residents.astype(float), movable=movable,
         anchor=anchor, lower=capacity * (1 - tolerance), upper=capacity * (1 + tolerance),
         edges=np.array(edges, dtype=np.int64), links=frozenset(links), required=req, max_lost=max_lost,
+        relax=relax,
     )
 
 
@@ -135,7 +141,8 @@ def test_the_checker_refuses_each_broken_rule() -> None:
     p = Problem(grid_codes=("a", "b", "c", "d"), community_codes=("A", "B"), home=np.array([0, 0, 1, 1]),
                 residents=np.array([1, 1, 1, 1]), workload=np.ones(4), movable=np.array([False, True, True, False]),
                 anchor=np.array([0, 3]), lower=np.zeros(2), upper=np.full(2, 10.0),
-                edges=np.array([[0, 1], [1, 2], [2, 3]]), links=frozenset({(0, 1), (1, 0)}), max_lost=0)
+                edges=np.array([[0, 1], [1, 2], [2, 3]]), links=frozenset({(0, 1), (1, 0)}), max_lost=0,
+                relax=frozenset(GUARANTEES))
     assert not p.violations(np.array([0, 0, 1, 1]))
     assert any("loses" in v for v in p.violations(np.array([0, 1, 1, 1])))  # over the cap of 0
     p2 = replace(p, max_lost=None)

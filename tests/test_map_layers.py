@@ -155,7 +155,17 @@ def test_load_classes_follow_the_workers_norm() -> None:
     assert residents_per_worker(100, 0) is None and residents_per_worker(100, None) is None
     assert load_class(None) is NO_WORKERS
     assert load_class(100).key == "load_light"
-    assert load_class(555).key == "load_near" and load_class(557).key == "load_over"
+    assert load_class(555).key == "load_normal" and load_class(557).key == "load_near"
+    # One vocabulary: 117.6 % of the norm is within the band for the balancer and for the map alike
+    # (the map used to colour it "超出规范" while the balancer called it "达标").
+    from geo.balance.load import flag_of
+    from maps.i18n import strings
+
+    rpw = 1.176 * RESIDENTS_PER_WORKER_NORM
+    assert flag_of(1.176, rpw, 0.2) == "ok" and load_class(rpw).key == "load_near"
+    assert "容差范围内" in strings("zh-CN")["load_near"] and strings("zh-CN")["flag_ok"] == "在容差范围内"
+    assert load_class(1.21 * RESIDENTS_PER_WORKER_NORM).key == "load_over"
+    assert load_class(0.79 * RESIDENTS_PER_WORKER_NORM).key == "load_light"
     assert load_class(10_000).key == "load_far_over"
     uppers = [c.upper for c in LOAD_CLASSES]
     assert uppers == sorted(uppers) and math.isinf(uppers[-1])

@@ -10,8 +10,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from geo.db import migrate
 
-TABLES = {"units", "buildings", "stations", "proposals", "change_log", "api_keys", "alembic_version"}
-HEAD = "0006"
+TABLES = {"units", "buildings", "stations", "proposals", "change_log", "api_keys", "alembic_version",
+          "residents_groups", "unit_lineage", "proposal_events"}
+HEAD = "0007"
 
 
 def test_migration_creates_every_table(engine: Engine) -> None:

@@ -93,7 +93,16 @@ class BalanceRequest(LoadSettings):
     required: Codes = Field(default_factory=list, description="Communities that must end within tolerance.")
     max_grids_lost: int | None = Field(default=None, ge=0, description="Most grids one community may lose.")
     allow_worse: bool = Field(default=False, description="May a community outside tolerance get further out?")
+    relax: list[str] = Field(default_factory=list, max_length=3, examples=[["no_further"]],
+                             description="Guarantees not to enforce, by name: keep_in_band (a community within "
+                                         "tolerance stays within), no_further (none ends further from its target), "
+                                         "receiver_cap (a receiving community never ends above the band).")
     time_limit: float = Field(default=30.0, gt=0, le=120, description="Seconds for all solves together.")
+    workers_per_move: int = Field(default=0, ge=0, le=1000,
+                                  description="Most community workers one move may carry from the giving to the "
+                                              "receiving community (0: workers stay).")
+    new_workers: int = Field(default=0, ge=0, le=100_000,
+                             description="New workers to place after the moves (the combined plan).")
     draft: bool = Field(default=True, description="Store the moves as draft proposals.")
     effective_date: dt.date | None = Field(default=None, description="Of the drafts; default today.")
     reason: str | None = Field(default=None, max_length=2000)
@@ -104,7 +113,7 @@ class BalanceRequest(LoadSettings):
             load=self.load_options(), subdistricts=tuple(self.subdistricts), cross_subdistrict=self.cross_subdistrict,
             locked_communities=tuple(self.locked_communities), locked_grids=tuple(self.locked_grids),
             required=tuple(self.required), max_grids_lost=self.max_grids_lost, allow_worse=self.allow_worse,
-            time_limit=self.time_limit,
+            relax=tuple(self.relax), time_limit=self.time_limit,
         )
 
 
@@ -116,14 +125,18 @@ def balance(body: BalanceRequest, engine: EngineDep, role: PlannerDep) -> JSONRe
     with 422 and a message naming the constraint that makes them infeasible.
     """
     from geo.balance.drafts import requests_for
-    from geo.reassign import create_proposals
+    from geo.balance.plan import finish, requests_with_workers, store_drafts
 
-    result = suggest_moves(engine, as_of=parse_datetime(body.datetime), options=body.balance_options())
+    options = body.balance_options()
+    result = suggest_moves(engine, as_of=parse_datetime(body.datetime), options=options)
+    finish(result, options.load, workers_per_move=body.workers_per_move, new_workers=body.new_workers,
+           subdistricts=body.subdistricts)
     if body.draft and result.moves:
         requests = requests_for(result.moves, effective_date=body.effective_date or dt.date.today(),
-                                author=f"gridgov balance ({role.role})", reason=body.reason,
+                                author=f"均衡建议 / balancing ({role.name})", reason=body.reason,
                                 document_ref=body.document_ref)
-        result.proposal_ids = create_proposals(engine, requests)
+        result.proposal_ids, result.skipped = store_drafts(engine, requests_with_workers(requests, result.moves),
+                                                           actor=role)
     return JSONResponse(result.as_dict())
 
 
@@ -132,14 +145,21 @@ class ApplyRequest(BaseModel):
 
     proposal_ids: list[int] = Field(min_length=1, max_length=1000)
     author: str = Field(default="gridgov balance", max_length=200)
+    stop_on_refusal: bool = Field(default=False, description="Stop at the first refused draft (422/409 naming "
+                                                             "what was applied) instead of skipping it.")
 
 
 @router.post("/balance/apply", response_model=None, summary="Apply balancing drafts one after another")
-def apply_balance(body: ApplyRequest, engine: EngineDep, _: PlannerDep) -> JSONResponse:
-    """Apply each draft; one made stale by an earlier one is recomputed against the current versions."""
+def apply_balance(body: ApplyRequest, engine: EngineDep, actor: PlannerDep) -> JSONResponse:
+    """Apply each draft; one made stale by an earlier one is recomputed against the current versions.
+
+    A draft that is refused is skipped with its reason and the others are applied; ``skipped`` lists them.
+    """
     from geo.balance.drafts import apply_drafts
 
-    return JSONResponse({"applied": apply_drafts(engine, body.proposal_ids, author=body.author)})
+    applied, skipped = apply_drafts(engine, body.proposal_ids, author=body.author,
+                                    stop_on_refusal=body.stop_on_refusal, actor=actor)
+    return JSONResponse({"applied": applied, "skipped": skipped})
 
 
 class StaffingRequest(LoadSettings):
@@ -211,6 +231,7 @@ def grid_split_drafts(body: GridDraftRequest, engine: EngineDep, role: PlannerDe
     from geo.balance.drafts import draft_grid_plan
 
     plan = body.grid_plan(engine)
-    draft_grid_plan(engine, plan, effective_date=body.effective_date or dt.date.today(),
-                    author=f"gridgov grid-splits ({role.role})", reason=body.reason, document_ref=body.document_ref)
-    return JSONResponse(plan.as_dict())
+    _, skipped = draft_grid_plan(engine, plan, effective_date=body.effective_date or dt.date.today(),
+                                 author=f"网格规模建议 / grid sizes ({role.name})", reason=body.reason, actor=role,
+                                 document_ref=body.document_ref)
+    return JSONResponse({**plan.as_dict(), "skipped": skipped})

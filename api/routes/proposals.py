@@ -235,7 +235,16 @@ def apply(proposal_id: ProposalId, body: ApplyBody, engine: EngineDep, actor: Pl
     """
     if body.effective_date is not None:
         raise InvalidInput("the effective date of an apply is the proposal's own", field="effective_date")
-    return apply_proposal(engine, proposal_id, author=body.author, actor=actor)
+    result = apply_proposal(engine, proposal_id, author=body.author, actor=actor)
+    return {**result, "groups": _regroup(engine, result["change_id"], result["proposal"]["effective_date"])}
+
+
+def _regroup(engine: Any, change_id: int, day: str | dt.date) -> dict[str, Any]:
+    """Residents' groups of the communities a change touched, re-proposed (those that had stored groups)."""
+    from geo.groups.service import repropose_after_change
+
+    when = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
+    return repropose_after_change(engine, change_id, when)
 
 
 @router.post("/{proposal_id}/rebase", summary="Recompute a stale draft against the current map")
@@ -267,8 +276,10 @@ def reverse(proposal_id: ProposalId, body: UndoBody, engine: EngineDep, actor: P
     History keeps both. 409 naming the later changes to the same units that still stand, unless
     ``cascade`` reverses them too (newest first, one transaction). A change not yet in effect is cancelled.
     """
-    return revert_proposal(engine, proposal_id, author=body.author, effective_date=body.effective_date,
-                           reason=body.reason, actor=actor, cascade=body.cascade)
+    result = revert_proposal(engine, proposal_id, author=body.author, effective_date=body.effective_date,
+                             reason=body.reason, actor=actor, cascade=body.cascade)
+    day = body.effective_date or dt.date.today()
+    return {**result, "groups": _regroup(engine, result["change_id"], day)}
 
 
 @router.post("/{proposal_id}/revert", summary="Reverse an applied change (old name of /reverse)")

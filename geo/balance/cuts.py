@@ -139,8 +139,38 @@ def separate(problem: Problem, assign: np.ndarray) -> list[Cut]:
 
 
 def repair(problem: Problem, assign: np.ndarray) -> np.ndarray:
-    """A valid assignment near ``assign``: moves that break a contiguity rule go back home, until none do."""
-    assign = assign.copy()
+    """A valid assignment near ``assign``: what breaks a rule goes back home, until no rule is broken.
+
+    First the moves that break contiguity, then every move of a community that would break a guarantee
+    or go further out.
+
+    Moves only ever go back home, so this ends (at worst at the home assignment, which is valid).
+    """
+    assign = _repair_contiguity(problem, assign.copy())
+    while True:
+        bad = _load_breakers(problem, assign)
+        if not len(bad):
+            return assign
+        touched = np.isin(problem.home, bad) | np.isin(assign, bad)
+        assign[touched] = problem.home[touched]
+        assign = _repair_contiguity(problem, assign)
+
+
+def _load_breakers(problem: Problem, assign: np.ndarray) -> np.ndarray:
+    """Communities whose load breaks a guarantee or the rule against going further out."""
+    load = problem.loads(assign)
+    least, most = problem.guarantee_bounds()
+    worst_least, worst_most = problem.no_worse_bounds()
+    slack = 1e-6 * np.maximum(1.0, np.abs(load))
+    bad = (load < np.maximum(least, worst_least) - slack) | (load > np.minimum(most, worst_most) + slack)
+    capped = problem.capped_receivers()
+    if capped.any():
+        receives = np.bincount(assign[assign != problem.home], minlength=problem.n_communities) > 0
+        bad |= capped & receives & (load > problem.upper + slack)
+    return np.flatnonzero(bad)
+
+
+def _repair_contiguity(problem: Problem, assign: np.ndarray) -> np.ndarray:
     while True:
         cuts = separate(problem, assign)
         if not cuts:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from geo import store
 from geo.balance.graph import adjacency, components
 from geo.balance.load import LoadOptions, check_codes, community_load
-from geo.balance.problem import Problem
+from geo.balance.problem import GUARANTEES, Problem
 from geo.coverage import points_in_polygons
 from geo.domain import Level
 from geo.errors import InvalidInput
@@ -37,12 +37,17 @@ class BalanceOptions:
     required: tuple[str, ...] = ()  # communities that must end within tolerance
     max_grids_lost: int | None = None
     allow_worse: bool = False  # may a community outside tolerance be pushed further out?
+    relax: tuple[str, ...] = ()  # guarantees not enforced, by name (geo.balance.problem.GUARANTEES)
     time_limit: float = 30.0  # seconds for all solves together
 
     def __post_init__(self) -> None:
         if self.max_grids_lost is not None and self.max_grids_lost < 0:
             raise InvalidInput(f"max_grids_lost must be 0 or more, not {self.max_grids_lost}",
                                field="max_grids_lost")
+        unknown = [name for name in self.relax if name not in GUARANTEES]
+        if unknown:
+            raise InvalidInput(f"relax: unknown guarantee(s) {', '.join(map(str, unknown))}; the guarantees are "
+                               f"{', '.join(GUARANTEES)}", field="relax")
         if not (0 < self.time_limit <= 600):
             raise InvalidInput(f"time_limit must be between 0 and 600 seconds, not {self.time_limit}",
                                field="time_limit")
@@ -58,6 +63,7 @@ class BalanceData:
     edges: np.ndarray  # adjacent grid pairs (positions in ``grids``)
     seats: dict[str, str]  # community code -> seat grid code
     warnings: list[str] = field(default_factory=list)
+    district: pd.DataFrame | None = None  # load table of every community, in scope or not (for the shortfall)
 
 
 def read_balance_data(conn: Connection, *, as_of: dt.date, options: BalanceOptions) -> BalanceData:
@@ -68,7 +74,7 @@ def read_balance_data(conn: Connection, *, as_of: dt.date, options: BalanceOptio
     check_codes(units, options.required, Level.community, field="required")
     check_codes(units, options.locked_grids, Level.grid, field="locked_grids")
     totals = read_totals(conn, as_of)
-    table = community_load(units, totals, options.load)
+    table = district = community_load(units, totals, options.load)
     if options.subdistricts:
         table = table[table["subdistrict_code"].isin(options.subdistricts)].reset_index(drop=True)
     outside = sorted(set(options.required) - set(table["code"]))
@@ -82,7 +88,7 @@ def read_balance_data(conn: Connection, *, as_of: dt.date, options: BalanceOptio
     grids["workload"] = options.load.workload(grids).to_numpy()
     stations = store.read_stations(conn, as_of=as_of)
     return BalanceData(as_of=as_of, communities=table, grids=gpd.GeoDataFrame(grids, crs=units.crs),
-                       edges=adjacency(grids), seats=_seats(grids, stations))
+                       edges=adjacency(grids), seats=_seats(grids, stations), district=district)
 
 
 def _seats(grids: gpd.GeoDataFrame, stations: gpd.GeoDataFrame) -> dict[str, str]:
@@ -190,4 +196,5 @@ def _subproblem(data: BalanceData, parts: _Parts, home: np.ndarray, movable: np.
         required=required[members],
         max_lost=options.max_grids_lost,
         allow_worse=options.allow_worse,
+        relax=frozenset(options.relax),
     )

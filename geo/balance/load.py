@@ -23,8 +23,9 @@ from geo import store
 from geo.domain import Level
 from geo.errors import InvalidInput
 from geo.totals import read_totals
+from geo.vocabulary import NORM_WORKERS_PER_10K, TOLERANCE, flag_of_ratio
 
-DEFAULT_NORM = 18.0  # community workers per 10,000 residents
+DEFAULT_NORM = NORM_WORKERS_PER_10K  # community workers per 10,000 residents (geo.vocabulary)
 FLAGS = ("over", "under", "ok")
 
 COMMUNITY_COLUMNS = (
@@ -45,7 +46,7 @@ class LoadOptions:
 
     norm: float = DEFAULT_NORM
     village_norm: float | None = None  # None: villages use ``norm`` too
-    tolerance: float = 0.2
+    tolerance: float = TOLERANCE
     elderly_weight: float = 0.0
     children_weight: float = 0.0
     special_care_weight: float = 0.0
@@ -85,11 +86,7 @@ def flag_of(ratio: float | None, workload: float, tolerance: float) -> str:
     """The flag (over, under or ok) of a ratio (None = no workers: over if there is any workload)."""
     if ratio is None or not math.isfinite(ratio):
         return "over" if workload > 0 else "ok"
-    if ratio > 1.0 + tolerance:
-        return "over"
-    if ratio < 1.0 - tolerance:
-        return "under"
-    return "ok"
+    return flag_of_ratio(ratio, tolerance)
 
 
 def _judge(frame: pd.DataFrame, norms: pd.Series, options: LoadOptions) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from geo.balance.instance import BalanceData, BalanceOptions, build_problems, read_balance_data
 from geo.balance.load import flag_of, records
 from geo.balance.optimizer import solve
-from geo.balance.problem import Problem, Solution
+from geo.balance.problem import GUARANTEE_TEXT, GUARANTEES, Problem, Solution
 from geo.errors import InvalidInput
 
 
@@ -39,6 +39,7 @@ class Move:
     residents: int
     households: int
     workload: float
+    workers_moved: int = 0  # community workers who go with the grids (geo.balance.plan.carry_workers)
 
 
 @dataclass
@@ -71,7 +72,12 @@ class BalanceResult:
     communities: pd.DataFrame  # before/after rows of every community a move touches
     summary: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
-    proposal_ids: list[int] = field(default_factory=list)
+    proposal_ids: list[int | None] = field(default_factory=list)  # per move; None where the draft was skipped
+    load_table: pd.DataFrame | None = None  # every community of the district, before (for the shortfall)
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # drafts not stored, with their reason
+    shortfall: list[dict[str, Any]] = field(default_factory=list)  # geo.balance.plan.shortfall
+    staffing: dict[str, Any] | None = None  # new workers placed after the moves
+    plan: dict[str, str] | None = None  # the plan in one sentence (zh, en)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -82,6 +88,7 @@ class BalanceResult:
                       for i, m in enumerate(self.moves)],
             "communities": records(self.communities),
             "solves": [s.__dict__ for s in self.solves], "warnings": self.warnings,
+            "skipped": self.skipped, "shortfall": self.shortfall, "staffing": self.staffing, "plan": self.plan,
         }
 
 
@@ -187,15 +194,16 @@ def _result(data: BalanceData, options: BalanceOptions, assign: dict[str, str], 
     status = "time_limit" if "time_limit" in statuses else "optimal"
     return BalanceResult(as_of=data.as_of, status=status, moves=moves, solves=reports,
                          communities=table[table["code"].isin(touched)].reset_index(drop=True),
-                         summary=summary, warnings=warnings)
+                         summary=summary, warnings=warnings,
+                         load_table=data.district if data.district is not None else data.communities)
 
 
 def _before_after(data: BalanceData, options: BalanceOptions, grids: pd.DataFrame) -> pd.DataFrame:
     coms = data.communities
     after = grids.groupby("after")[["residents", "households", "workload"]].sum()
     out = pd.DataFrame({
-        "code": coms["code"], "name": coms["name"], "subdistrict_code": coms["subdistrict_code"],
-        "workers": coms["workers"], "residents_before": coms["residents"],
+        "code": coms["code"], "name": coms["name"], "kind": coms["kind"],
+        "subdistrict_code": coms["subdistrict_code"], "workers": coms["workers"], "residents_before": coms["residents"],
         "residents_after": coms["code"].map(after["residents"]).fillna(0).astype(int),
         "households_after": coms["code"].map(after["households"]).fillna(0).astype(int),
         "workload_before": coms["workload"],
@@ -236,6 +244,16 @@ def diagnose(data: BalanceData, options: BalanceOptions, problem: Problem) -> st
         relaxations.append((replace(options, cross_subdistrict=True),
                             f"{named} cannot be brought within tolerance by moves inside its sub-district; "
                             "it can if moves across sub-districts are allowed (cross_subdistrict)"))
+    for name in GUARANTEES:
+        if name not in options.relax:
+            relaxations.append((replace(options, relax=(*options.relax, name)),
+                                f"{named} cannot be brought within tolerance without breaking the guarantee "
+                                f"{name} ({GUARANTEE_TEXT[name]}); it can if that guarantee is relaxed (relax)"))
+    if len(set(GUARANTEES) - set(options.relax)) > 1:
+        relaxations.append((replace(options, relax=GUARANTEES),
+                            f"{named} cannot be brought within tolerance without breaking the guarantees "
+                            f"({'; '.join(GUARANTEE_TEXT.values())}); it can if they are relaxed "
+                            f"(relax: {', '.join(GUARANTEES)})"))
     for relaxed, message in relaxations:
         if _feasible(data, relaxed, set(required), budget):
             return message

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from geo.balance.cuts import Cut, repair, separate, singleton_cuts
 from geo.balance.flows import add_flows
 from geo.balance.mip import Model, Run, Solver
-from geo.balance.problem import EPS, Problem, Solution
+from geo.balance.problem import EPS, GUARANTEES, Problem, Solution
 
 
 @dataclass
@@ -111,6 +111,7 @@ def formulate(problem: Problem, *, method: str = "cuts") -> Formulation:
             m.row(load, upper=float(most[c]) + EPS)
         if np.isfinite(least[c]):
             m.row(load, lower=float(least[c]) - EPS)
+    _guarantee_rows(m, p, members, x)
     if method in ("flow", "hybrid"):
         add_flows(m, p, x)
     scale = int(np.count_nonzero(p.movable)) + 1
@@ -119,6 +120,22 @@ def formulate(problem: Problem, *, method: str = "cuts") -> Formulation:
         if c != p.home[g]:
             move_cost[col] = float(p.residents[g]) * scale + 1.0
     return Formulation(p, m, x, z, move_cost, scale)
+
+
+def _guarantee_rows(m: Model, p: Problem, members: list[list[int]], x: dict[tuple[int, int], int]) -> None:
+    """The guarantees of :mod:`.problem` as rows: bounds on each load, and the cap on receivers above the band."""
+    least, most = p.guarantee_bounds()
+    capped = p.capped_receivers()
+    for c in range(p.n_communities):
+        load = [(x[g, c], float(p.workload[g])) for g in members[c]]
+        if np.isfinite(most[c]) or np.isfinite(least[c]):
+            m.row(load, lower=float(least[c]) if np.isfinite(least[c]) else -np.inf,
+                  upper=float(most[c]) if np.isfinite(most[c]) else np.inf)
+        if capped[c]:
+            big = float(sum(w for _, w in load)) - float(p.upper[c])
+            for g in members[c]:
+                if p.home[g] != c:  # receiving g ⇒ load <= upper
+                    m.row([*load, (x[g, c], big)], upper=float(p.upper[c]) + big)
 
 
 def _tolerance_rows(m: Model, p: Problem, c: int, grids: list[int], x: dict[tuple[int, int], int],
@@ -183,7 +200,9 @@ def solve(problem: Problem, *, time_limit: float = 10.0, method: str = "auto", t
     if method != "auto":
         return _solve(problem, time_limit=time_limit, method=method, threads=threads)
     started = time.perf_counter()
-    first = _solve(problem, time_limit=0.75 * time_limit, method="cuts", threads=threads)
+    start = _relaxed_start(problem, 0.25 * time_limit, threads)
+    first = _solve(problem, time_limit=0.75 * (time_limit - (time.perf_counter() - started)), method="cuts",
+                   threads=threads, start=start)
     if first.status in ("optimal", "infeasible"):
         return first
     remaining = time_limit - (time.perf_counter() - started)
@@ -207,6 +226,19 @@ def solve(problem: Problem, *, time_limit: float = 10.0, method: str = "auto", t
 
 
 METHODS = ("auto", "cuts", "flow", "hybrid")
+
+
+def _relaxed_start(problem: Problem, time_limit: float, threads: int) -> np.ndarray | None:
+    """A start for a problem with guarantees: the answer without them, repaired until it keeps them.
+
+    The guarantees turn the loads into narrow two-sided windows that HiGHS finds few answers inside;
+    the relaxed problem is solved fast and its repaired answer usually keeps most of what it fixes.
+    """
+    if not set(GUARANTEES) - problem.relax:
+        return None
+    relaxed = _solve(replace(problem, relax=frozenset(GUARANTEES)), time_limit=time_limit, method="cuts",
+                     threads=threads)
+    return repair(problem, relaxed.assign) if relaxed.assign is not None else None
 
 
 def _max(a: float | None, b: float | None) -> float | None:

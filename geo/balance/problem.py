@@ -17,7 +17,15 @@ graph search independently of the optimiser:
   after any subset of the moves, so the draft proposals can be applied one by one, in any order, and
   each finds its territory adjacent to the receiving community and leaves the giving one in one piece.
 
-A community is within tolerance when ``lower <= workload <= upper``.
+A community is within tolerance when ``lower <= workload <= upper``; its target is the middle of that
+band (``ratio`` 1). Three **guarantees** hold by default, each relaxed by name (:data:`GUARANTEES`):
+
+* ``keep_in_band`` — a community that starts within tolerance ends within it;
+* ``no_further`` — no community ends further from its target than it started (``|ratio - 1|``);
+* ``receiver_cap`` — a community that receives a grid never ends above the top of its band.
+
+Without them the optimiser happily hands an over-loaded community's surplus to an under-loaded
+neighbour far beyond the band (利达 0.74 → 3.26): it counts one community fixed and one still out.
 """
 
 from __future__ import annotations
@@ -30,6 +38,12 @@ import numpy as np
 from geo.balance.graph import is_connected
 
 EPS = 1e-6
+GUARANTEES = ("keep_in_band", "no_further", "receiver_cap")
+GUARANTEE_TEXT = {
+    "keep_in_band": "a community within tolerance stays within it",
+    "no_further": "no community ends further from its target than it started",
+    "receiver_cap": "a receiving community never ends above the top of its band",
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,7 @@ class Problem:
     required: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # must end within tolerance
     max_lost: int | None = None
     allow_worse: bool = False
+    relax: frozenset[str] = frozenset()  # guarantees (names in GUARANTEES) not enforced
 
     @property
     def n_grids(self) -> int:
@@ -151,6 +166,7 @@ class Problem:
             out += [f"{self.community_codes[a]} loses {n} grids (cap {self.max_lost})"
                     for a, n in enumerate(lost) if n > self.max_lost]
         out += self._no_worse(assign)
+        out += self._guarantees(assign)
         out += self._contiguity(assign)
         missing = self.requires & ~self.within(assign)
         out += [f"{self.community_codes[c]} is required within tolerance" for c in np.flatnonzero(missing)]
@@ -164,6 +180,56 @@ class Problem:
         if self.allow_worse:
             least, most = np.full_like(before, -np.inf), np.full_like(before, np.inf)
         return least, most
+
+    @property
+    def target(self) -> np.ndarray:
+        """The workload on target (ratio 1): the middle of the band."""
+        middle: np.ndarray = (np.asarray(self.lower, float) + np.asarray(self.upper, float)) / 2.0
+        return middle
+
+    def guarantee_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per community, the least and most workload the unconditional guarantees allow.
+
+        ``receiver_cap`` is unconditional for a community that starts at or below the top of its band
+        (if it receives it must end there; if it does not, it can only lose workload). For one above
+        the top it binds only if it receives: see :meth:`capped_receivers`.
+        """
+        before = self.loads(self.home)
+        least, most = np.full(self.n_communities, -np.inf), np.full(self.n_communities, np.inf)
+        if "keep_in_band" not in self.relax:
+            inside = self.within(self.home)
+            least = np.where(inside, np.maximum(least, self.lower), least)
+            most = np.where(inside, np.minimum(most, self.upper), most)
+        if "no_further" not in self.relax:
+            off = np.abs(before - self.target)
+            least, most = np.maximum(least, self.target - off), np.minimum(most, self.target + off)
+        if "receiver_cap" not in self.relax:
+            most = np.where(before <= self.upper + EPS, np.minimum(most, self.upper), most)
+        return least, most
+
+    def capped_receivers(self) -> np.ndarray:
+        """Communities above their band for which receiving any grid requires ending within its top."""
+        if "receiver_cap" in self.relax:
+            return np.zeros(self.n_communities, dtype=bool)
+        return self.loads(self.home) > self.upper + EPS
+
+    def _guarantees(self, assign: np.ndarray) -> list[str]:
+        before, load = self.loads(self.home), self.loads(assign)
+        out: list[str] = []
+        if "keep_in_band" not in self.relax:
+            lost = self.within(self.home) & ~self.within(assign)
+            out += [f"{self.community_codes[c]} starts within tolerance and would end outside it (keep_in_band)"
+                    for c in np.flatnonzero(lost)]
+        if "no_further" not in self.relax:
+            worse = np.abs(load - self.target) > np.abs(before - self.target) + EPS * np.maximum(1.0, self.target)
+            out += [f"{self.community_codes[c]} would end further from its target than it started (no_further)"
+                    for c in np.flatnonzero(worse)]
+        if "receiver_cap" not in self.relax:
+            receives = np.bincount(assign[assign != self.home], minlength=self.n_communities) > 0
+            over = receives & (load > self.upper + EPS * np.maximum(1.0, self.upper))
+            out += [f"{self.community_codes[c]} receives grids and would end above its band (receiver_cap)"
+                    for c in np.flatnonzero(over)]
+        return out
 
     def _no_worse(self, assign: np.ndarray) -> list[str]:
         least, most = self.no_worse_bounds()

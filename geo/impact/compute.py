@@ -28,6 +28,7 @@ from geo.impact.boundary import (
 )
 from geo.impact.checks import Findings, impact_warnings
 from geo.impact.figures import district_medians, shape_measures, unit_impacts
+from geo.impact.groups import groups_adjustment
 from geo.impact.model import (
     AffectedBuilding,
     Boundary,
@@ -379,7 +380,7 @@ def _report(conn: Connection, record: dict[str, Any], preview: dict[str, Any], s
         norms=norms, headline=_headline(info, summary), summary=summary, units=units, medians=medians,
         access=access, households=_households(frame, sides, d_before, d_after), boundary=boundary,
         warnings=impact_warnings(units, access, facts, norms), preview_warnings=_preview_warnings(preview),
-        map=_map(sides, main, level),
+        map=_map(sides, main, level), residents_groups=groups_adjustment(conn, frame),
     )
 
 

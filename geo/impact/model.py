@@ -402,3 +402,6 @@ class ImpactReport(BaseModel):
     warnings: list[ImpactWarning]
     preview_warnings: list[Text] = Field(description="The reassignment preview's own warnings.")
     map: MapData
+    residents_groups: list[dict[str, Any]] = Field(default_factory=list, description=(
+        "居民小组调整: per community losing buildings, its stored residents' groups unchanged, moving whole "
+        "or split (geo.impact.groups)."))

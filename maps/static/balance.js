@@ -26,6 +26,8 @@ window.gg = window.gg || {};
     return "<label>" + label + " " + input.replace("<input ", '<input id="' + id + '" ') + "</label>";
   }
 
+  const RELAX = ["keep_in_band", "no_further", "receiver_cap"]; // the optimiser's guarantees, by name
+
   function formHtml(s) {
     const subs = Object.values(gg.features.subdistricts || {}).map((f) => f.properties)
       .sort((a, b) => a.code.localeCompare(b.code));
@@ -47,10 +49,19 @@ window.gg = window.gg || {};
       + field("gg-bal-norm", gg.t("balance_norm"), '<input type="number" min="1" step="any" value="' + num(s.norm) + '">')
       + field("gg-bal-required", gg.t("required_codes"), '<input type="text" value="' + num(s.required) + '">')
       + field("gg-bal-date", gg.t("effective_date"), '<input type="date" value="' + num(s.date) + '">')
+      + field("gg-bal-carry", gg.t("workers_per_move"), '<input type="number" min="0" step="1" value="' + num(s.workersPerMove) + '">')
+      + field("gg-bal-new", gg.t("new_workers"), '<input type="number" min="0" step="1" value="' + num(s.newWorkers) + '">')
+      + '<div class="gg-pair">'
+      + field("gg-bal-vmin", gg.t("village_min_households"), '<input type="number" min="0" step="1" value="' + num(s.villageMin) + '">')
+      + field("gg-bal-vmax", gg.t("village_max_households"), '<input type="number" min="1" step="1" value="' + num(s.villageMax) + '">')
+      + "</div><fieldset><legend>" + gg.t("relax_title") + "</legend>" + RELAX.map((r) => '<label class="gg-check"><input type="checkbox" '
+      + 'class="gg-bal-relax" value="' + r + '"' + ((s.relax || []).includes(r) ? " checked" : "") + "> " + gg.t("relax_" + r)
+      + "</label>").join("") + "</fieldset>"
       + "</details>" + gg.keyField()
       + '<p id="gg-balance-error" class="gg-error" role="alert" hidden></p>'
       + '<div class="gg-actions"><button type="submit" id="gg-suggest" class="gg-btn gg-primary">' + gg.t("suggest_moves")
-      + '</button><button type="button" id="gg-grid-sizes" class="gg-btn">' + gg.t("grid_sizes") + "</button></div></form>"
+      + '</button><button type="button" id="gg-grid-sizes" class="gg-btn">' + gg.t("grid_sizes")
+      + '</button><button type="button" id="gg-staffing" class="gg-btn">' + gg.t("staffing_button") + "</button></div></form>"
       + '<div id="gg-balance-result"></div>';
   }
 
@@ -61,6 +72,9 @@ window.gg = window.gg || {};
       cross: body.querySelector("#gg-bal-cross").checked, norm: value("#gg-bal-norm"), required: value("#gg-bal-required"),
       minHouseholds: value("#gg-bal-min"), maxHouseholds: value("#gg-bal-max"), date: value("#gg-bal-date"),
       more: body.querySelector("#gg-balance details").open,
+      workersPerMove: value("#gg-bal-carry"), newWorkers: value("#gg-bal-new"), villageMin: value("#gg-bal-vmin"),
+      villageMax: value("#gg-bal-vmax"),
+      relax: Array.from(body.querySelectorAll(".gg-bal-relax")).filter((c) => c.checked).map((c) => c.value),
     };
     gg.balance.settings = s;
     return s;
@@ -74,19 +88,21 @@ window.gg = window.gg || {};
       subdistricts: s.subdistrict ? [s.subdistrict] : [], tolerance: number(s.tolerance) / 100,
       max_grids_lost: number(s.maxLost), cross_subdistrict: s.cross, norm: number(s.norm),
       required: s.required ? s.required.split(/[\s,，、;；]+/).filter(Boolean) : [], effective_date: s.date || undefined,
-      draft: true,
+      draft: true, workers_per_move: number(s.workersPerMove), new_workers: number(s.newWorkers), relax: s.relax,
     };
   }
 
   function gridSizesBody(s) {
     return { subdistricts: s.subdistrict ? [s.subdistrict] : [], min_households: number(s.minHouseholds),
-      max_households: number(s.maxHouseholds), effective_date: s.date || undefined };
+      max_households: number(s.maxHouseholds), effective_date: s.date || undefined,
+      village_min_households: number(s.villageMin), village_max_households: number(s.villageMax) };
   }
 
   gg.showBalance = async function () {
     if (!gg.balance.settings) {
       gg.balance.settings = { subdistrict: await defaultSubdistrict(), tolerance: 20, maxLost: "", cross: false, norm: 18,
-        required: "", minHouseholds: 300, maxHouseholds: 500, date: gg.today() };
+        required: "", minHouseholds: 300, maxHouseholds: 500, date: gg.today(), workersPerMove: 0, newWorkers: 0,
+        villageMin: (gg.config.styles.villageBand || {}).min, villageMax: (gg.config.styles.villageBand || {}).max, relax: [] };
     }
     const body = gg.panel.show(formHtml(gg.balance.settings), "balance");
     gg.bindKeyField(body);
@@ -95,6 +111,7 @@ window.gg = window.gg || {};
       suggest(body);
     });
     body.querySelector("#gg-grid-sizes").addEventListener("click", () => gridSizes(body));
+    body.querySelector("#gg-staffing").addEventListener("click", () => staffing(body));
     if (gg.balance.result) showResult(body, gg.balance.result);
     else if (gg.balance.plan) showPlan(body, gg.balance.plan);
   };
@@ -136,6 +153,43 @@ window.gg = window.gg || {};
     }, gg.t("ctx_grid_sizes"));
   }
 
+  /** POST /staffing: the new workers where they lower the worst load most (the form's "new workers"). */
+  async function staffing(body) {
+    const s = readForm(body);
+    await run(body, body.querySelector("#gg-staffing"), async () => {
+      const answer = await gg.api("/staffing", { method: "POST", body: {
+        new_workers: number(s.newWorkers) || 0, subdistricts: s.subdistrict ? [s.subdistrict] : [],
+        tolerance: number(s.tolerance) / 100, norm: number(s.norm), only_allocated: true } });
+      const target = body.querySelector("#gg-balance-result");
+      target.innerHTML = staffingHtml(answer);
+      target.scrollIntoView({ block: "start" });
+    }, gg.t("staffing_button"));
+  }
+
+  function staffingHtml(st) {
+    if (!st || !(st.communities || []).length) return "";
+    return "<h4>" + gg.t("staffing_title") + '</h4><ul class="gg-staffing">' + st.communities.map((c) => "<li>"
+      + gg.t("staffing_row", { name: gg.esc(c.name || c.code), before: gg.num(c.workers_before), after: gg.num(c.workers_after),
+        n: gg.num(c.new_workers) }) + "</li>").join("") + "</ul>";
+  }
+
+  /** The plan in one sentence, and the shortfall no boundary fixes (per sub-district and district). */
+  function planHtml(r) {
+    const lang = gg.lang && gg.lang.startsWith("en") ? "en" : "zh";
+    let html = "";
+    if (r.plan) html += "<h4>" + gg.t("plan_title") + '</h4><p class="gg-plan">' + gg.esc(r.plan[lang]) + "</p>";
+    if ((r.shortfall || []).length) {
+      html += "<h4>" + gg.t("shortfall_title") + '</h4><ul class="gg-shortfall">' + r.shortfall.map((x) => '<li data-short="'
+        + gg.num(x.shortfall) + '">' + gg.esc(x.message[lang]) + "</li>").join("") + "</ul>";
+    }
+    html += staffingHtml(r.staffing);
+    if ((r.skipped || []).length) {
+      html += "<h4>" + gg.t("skipped_title") + '</h4><ul class="gg-warnings">' + r.skipped.map((x) => "<li>" + gg.esc(x.from_code)
+        + (x.to_code ? " → " + gg.esc(x.to_code) : "") + ": " + gg.esc(x.reason) + "</li>").join("") + "</ul>";
+    }
+    return html;
+  }
+
   // ---- the solver's answer ---------------------------------------------------------------------
   const pct = (x) => gg.num(x * 100, 1);
   const arrow = (a, b) => gg.num(a) + " → " + gg.num(b);
@@ -163,7 +217,8 @@ window.gg = window.gg || {};
       + '" tabindex="0"><b>' + gg.esc(m.from_name) + " → " + gg.esc(m.to_name) + "</b>"
       + (m.proposal_id ? ' <small class="gg-muted">' + gg.t("proposal_n", { id: m.proposal_id }) + "</small>" : "")
       + "<br><small>" + gg.t("move_grids", { n: m.grid_codes.length }) + "（" + m.grid_codes.map(gg.esc).join(gg.t("list_sep"))
-      + "）· " + gg.t("move_residents", { n: gg.num(m.residents) }) + "</small></li>").join("") + "</ol>";
+      + "）· " + gg.t("move_residents", { n: gg.num(m.residents) })
+      + (m.workers_moved ? " · " + gg.t("workers_moved_n", { n: gg.num(m.workers_moved) }) : "") + "</small></li>").join("") + "</ol>";
   }
 
   function communitiesHtml(rows) {
@@ -185,7 +240,7 @@ window.gg = window.gg || {};
       [gg.t("moved"), gg.t("moved_summary", { moves: gg.num(s.moves), grids: gg.num(s.moved_grids), residents: gg.num(s.moved_residents) })],
     ]) + solvesHtml(r.solves || []);
     html += "<h4>" + gg.t("balance_moves", { n: (r.moves || []).length }) + "</h4>" + movesHtml(r.moves || []);
-    html += communitiesHtml(r.communities || []);
+    html += communitiesHtml(r.communities || []) + planHtml(r);
     if ((r.warnings || []).length) html += '<ul class="gg-warnings">' + r.warnings.map((w) => "<li>" + gg.esc(w) + "</li>").join("") + "</ul>";
     if (ids.length) {
       html += '<div class="gg-actions"><button type="button" id="gg-apply-all" class="gg-btn gg-primary">' + gg.t("apply_all")
@@ -240,6 +295,7 @@ window.gg = window.gg || {};
     run(body, button, async () => {
       const done = await gg.api("/balance/apply", { method: "POST", body: { proposal_ids: ids } });
       gg.notify(gg.t("balance_applied", { n: done.applied.length }), "success");
+      (done.skipped || []).forEach((x) => gg.notify(gg.t("proposal_n", { id: x.proposal_id }) + ": " + x.reason, "error"));
       (done.applied || []).filter((a) => a.note).forEach((a) => gg.notify(a.note, "info"));
       button.remove();
       body.querySelectorAll(".gg-moves li").forEach((li) => { li.dataset.status = "applied"; });
@@ -260,8 +316,8 @@ window.gg = window.gg || {};
       + gg.esc(gridName(s.grid_code)) + "<br><small>" + gg.t("split_line", { households: gg.num(s.households), parts: parts(s) })
       + (s.within_band ? "" : ' · <span class="gg-warn">' + gg.t("outside_band") + "</span>") + (s.note ? " · " + gg.esc(s.note) : "")
       + (s.proposal_id ? " · " + gg.t("proposal_n", { id: s.proposal_id }) : "") + "</small></li>").join("") + "</ol>";
-    html += "<h4>" + gg.t("grid_merges_n", { n: plan.merges.length }) + '</h4><ol class="gg-merges">' + plan.merges.map((m) =>
-      '<li data-proposal="' + (m.proposal_id || "") + '">' + m.grid_codes.map((c) => gg.esc(gridName(c))).join(gg.t("list_sep"))
+    html += "<h4>" + gg.t("grid_merges_n", { n: plan.merges.length }) + '</h4><ol class="gg-merges">' + plan.merges.map((m, i) =>
+      '<li tabindex="0" data-index="' + i + '" data-proposal="' + (m.proposal_id || "") + '">' + m.grid_codes.map((c) => gg.esc(gridName(c))).join(gg.t("list_sep"))
       + "<br><small>" + gg.t("merge_line", { households: gg.num(m.households) })
       + (m.within_band ? "" : ' · <span class="gg-warn">' + gg.t("outside_band") + "</span>")
       + (m.proposal_id ? " · " + gg.t("proposal_n", { id: m.proposal_id }) : "") + "</small></li>").join("") + "</ol>";
@@ -283,6 +339,15 @@ window.gg = window.gg || {};
         gg.notify(gg.t("drafts_stored", { n: gg.balance.plan.splits.length + gg.balance.plan.merges.length }), "success");
         gg.refreshProposalsLayer();
       }, gg.t("ctx_grid_sizes")));
+    }
+    target.querySelectorAll(".gg-merges li").forEach((li) => {  // a merge: its grids drawn and brought into view
+      const codes = plan.merges[Number(li.dataset.index)].grid_codes;
+      li.addEventListener("mouseenter", () => highlightGrids(codes, false));
+      li.addEventListener("click", () => highlightGrids(codes, true));
+    });
+    if ((plan.skipped || []).length) {
+      target.insertAdjacentHTML("beforeend", "<h4>" + gg.t("skipped_title") + '</h4><ul class="gg-warnings">' + plan.skipped.map((x) =>
+        "<li>" + gg.esc(x.from_code) + ": " + gg.esc(x.reason) + "</li>").join("") + "</ul>");
     }
     target.querySelectorAll(".gg-splits li").forEach((li) => li.addEventListener("click", () => {
       const b = gg.geoJSON({ type: "FeatureCollection", features: plan.splits[Number(li.dataset.index)].parts.map(partFeature) }).getBounds();

@@ -157,6 +157,7 @@ window.gg = window.gg || {};
       timer = setTimeout(() => gg.refreshLayers(false), 120);
     });
     writeHash();
+    if (gg.groups) gg.groups.start(); // residents' groups at high zoom (groups.js)
 
     // Interactive once every first layer is drawn; the /load figures (when the API has them) restyle the
     // communities when they arrive: until then they are coloured by their own residents / workers.
