@@ -201,5 +201,14 @@ def test_a_batch_of_drafts_is_checked_first_and_a_refusal_says_what_was_applied(
     message = refused.json()["error"]["message"]
     assert f"proposal {split} was refused" in message and f"Applied before it: {merge}" in message
     assert client.get(f"/proposals/{merge}").json()["proposal"]["status"] == "applied"
-    again = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": [merge]})
-    assert again.status_code == 409 and "nothing was applied" in again.json()["error"]["message"]
+    # Sent again after a crash part-way (issue #12 item 12): the applied member is reported, the rest go on.
+    third = draft({"kind": "merge", "to_code": "520499002001001", "merge_codes": ["520499002001002"]})
+    again = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": [merge, third]})
+    assert again.status_code == 200, again.text
+    assert again.json()["applied"][0] == {"proposal_id": merge, "already_applied": True}
+    assert client.get(f"/proposals/{third}").json()["proposal"]["status"] == "applied"
+    client.post(f"/proposals/{third}/withdraw", json={"author": "x"}, headers=PLANNER)  # applied: refused, 409
+    withdrawn = draft({"kind": "merge", "to_code": "520499002002001", "merge_codes": ["520499002002002"]})
+    client.post(f"/proposals/{withdrawn}/withdraw", json={"author": "x"}, headers=PLANNER)
+    refused = client.post("/balance/apply", headers=PLANNER, json={"proposal_ids": [withdrawn]})
+    assert refused.status_code == 409 and "nothing was applied" in refused.json()["error"]["message"]
