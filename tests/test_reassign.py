@@ -89,7 +89,7 @@ def test_moving_a_whole_grid_between_communities(tiny: Engine) -> None:
 
 def test_a_drawn_area_splits_grids_and_moves_their_buildings(tiny: Engine) -> None:
     before = snapshot(tiny, DAY)
-    area = box(106.025, 26.009, 106.035, 26.013)  # across both grids of C21, partly in C22 (ignored)
+    area = box(106.025, 26.009, 106.035, 26.0135)  # across both grids of C21 (a row of buildings), partly in C22
     pid, preview = apply(tiny, request(C21, C22, area=area))
     split = {s["code"]: s["new_code"] for s in preview["grids_split"]}
     assert set(split) == {"520499002001001", "520499002001002"}

@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, bindparam, insert, text
 
 from geo.access import Actor
-from geo.errors import NotFound
+from geo.errors import Conflict, Forbidden, NotFound
 from geo.models import ChangeLog
 from geo.reassign.model import Plan, ProposalRequest
 from geo.store import as_date
@@ -275,3 +275,26 @@ def lock_for_change(conn: Connection, proposal_id: int, codes: list[str]) -> dic
         .bindparams(bindparam("codes", expanding=True)), {"codes": sorted(codes) or [""]},
     ).all()
     return {code: int(version) for code, version in rows}
+
+
+def check_owner(record: ProposalRecord, actor: Actor | None, action: str) -> None:
+    """A planner acts on their own proposals; an approver (or admin) on anyone's (see Actor.may_act_for)."""
+    if actor is not None and not actor.may_act_for(record.key_name):
+        raise Forbidden(f"proposal {record.id} was proposed by {record.key_name}; only its proposer or an approver "
+                        f"may {action} it", field="id")
+
+
+def locked_proposal(conn: Connection, proposal_id: int, *, expect: tuple[str, ...], action: str,
+            actor: Actor | None) -> tuple[ProposalRecord, dict[str, int]]:
+    """The proposal re-read under the writers' lock, checked to be in one of ``expect`` and the actor's to act on."""
+    record = load_proposal(conn, proposal_id)
+    latest = lock_for_change(conn, proposal_id, list(record.base_versions))
+    record = load_proposal(conn, proposal_id)
+    if record.status not in expect:
+        wanted = " or ".join(expect)
+        article = "an" if wanted[0] in "aeiou" else "a"
+        already = "already " if record.status != "draft" else ""
+        raise Conflict(f"proposal {proposal_id} is {already}{record.status}: only {article} {wanted} proposal can be "
+                       f"{action}", field="id")
+    check_owner(record, actor, action)
+    return record, latest
