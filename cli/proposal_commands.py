@@ -136,23 +136,10 @@ def rebase(proposal_id: int, database: DatabaseOption = None) -> None:
     _echo(_without_geometry(rebase_proposal(make_engine(settings_for(database).database_url), proposal_id)))
 
 
-def _reverse(proposal_id: int, author: str, effective_date: dt.datetime | None, reason: str | None,
-             cascade: bool, database: str | None) -> None:
-    from geo.access import CLI_ACTOR
-    from geo.reassign import revert_proposal
-
-    result = revert_proposal(make_engine(settings_for(database).database_url), proposal_id, author=author,
-                             effective_date=effective_date.date() if effective_date else None, reason=reason,
-                             actor=CLI_ACTOR, cascade=cascade)
-    _echo({"proposal": proposal_id, "status": result["proposal"]["status"], "change_id": result["change_id"],
-           "also_reversed": result["also_reversed"]})
-
-
 CascadeOption = Annotated[bool, typer.Option(help="Also undo the later changes to the same units, newest first.")]
 ReasonOption = Annotated[str | None, typer.Option(help="Why (kept in the change log).")]
 
 
-@app.command()
 @reports_errors
 def reverse(
     proposal_id: int,
@@ -163,21 +150,18 @@ def reverse(
     database: DatabaseOption = None,
 ) -> None:
     """Reverse (恢复) an applied change as a new decision on a date; history keeps both."""
-    _reverse(proposal_id, author, effective_date, reason, cascade, database)
+    from geo.access import CLI_ACTOR
+    from geo.reassign import revert_proposal
+
+    result = revert_proposal(make_engine(settings_for(database).database_url), proposal_id, author=author,
+                             effective_date=effective_date.date() if effective_date else None, reason=reason,
+                             actor=CLI_ACTOR, cascade=cascade)
+    _echo({"proposal": proposal_id, "status": result["proposal"]["status"], "change_id": result["change_id"],
+           "also_reversed": result["also_reversed"]})
 
 
-@app.command()
-@reports_errors
-def revert(
-    proposal_id: int,
-    author: Annotated[str, typer.Option()],
-    effective_date: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
-    reason: ReasonOption = None,
-    cascade: CascadeOption = False,
-    database: DatabaseOption = None,
-) -> None:
-    """Same as ``gridgov reverse`` (its old name)."""
-    _reverse(proposal_id, author, effective_date, reason, cascade, database)
+app.command("reverse")(reverse)
+app.command("revert", help="Same as gridgov reverse (its old name).")(reverse)
 
 
 @app.command()
