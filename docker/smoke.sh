@@ -55,7 +55,11 @@ check() {  # URL
     -H "X-API-Key: $KEY" -H 'content-type: application/json' -d "$body")
   [ "$status" = 201 ] || [ "$status" = 200 ] || fail "POST /proposals: HTTP $status $(head -c 500 "$work/proposal.json")"
   local id
-  id=$(sed -E 's/.*"id": ?([0-9]+).*/\1/;t;d' "$work/proposal.json" | head -1)
+  if command -v python3 >/dev/null; then
+    id=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["proposal"]["id"])' <"$work/proposal.json" || true)
+  else
+    id=$(sed -nE 's/^\{"proposal": ?\{"id": ?([0-9]+).*/\1/p' "$work/proposal.json")
+  fi
   [ -n "$id" ] || fail "POST /proposals: no id in $(head -c 300 "$work/proposal.json")"
 
   status=$(curl -sS -o "$work/report.pdf" -w '%{http_code} %{content_type}' "$url/proposals/$id/report.pdf")
