@@ -93,6 +93,19 @@ def parse_crs(value: str, *, field: str) -> CRS:
         raise InvalidInput(f"unknown CRS {value!r}: {exc}", field=field) from exc
 
 
+def to_wgs84(geom: Any, crs: str, *, field: str = "area_crs") -> Any:
+    """A geometry given in ``crs`` (any CRS pyproj knows, or GCJ-02 for AMap) in EPSG:4326 lon/lat."""
+    name = crs.strip().upper()
+    if name in ("GCJ-02", "GCJ02"):
+        return geometries_gcj02_to_wgs84(geom)
+    if name in ("EPSG:4326", "EPSG:4490", "CRS84", "OGC:CRS84"):  # CGCS2000 is WGS84 within centimetres
+        return geom
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(parse_crs(crs, field=field), 4326, always_xy=True)
+    return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
 def utm_crs_for(lon: float, lat: float) -> CRS:
     """The WGS84 UTM zone CRS containing a point: a metric CRS for local areas and overlays."""
     zone = int((lon + 180.0) // 6.0) + 1

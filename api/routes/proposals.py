@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-import numpy as np
-import shapely
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import shape
@@ -14,7 +12,7 @@ from shapely.geometry import shape
 from api.deps import EngineDep, ReadEngineDep
 from api.paging import page_links
 from api.security import PlannerDep, ReaderDep
-from geo.crs import geometries_gcj02_to_wgs84
+from geo.crs import to_wgs84
 from geo.errors import InvalidInput
 from geo.reassign import (
     ProposalRequest,
@@ -98,20 +96,7 @@ def _geometry(data: dict[str, Any] | None, crs: str, field: str) -> Any:
 
 
 def _to_wgs84(geom: Any, area_crs: str) -> Any:
-    crs = area_crs.strip().upper()
-    if crs in ("GCJ-02", "GCJ02"):
-        return geometries_gcj02_to_wgs84(geom)
-    if crs in ("EPSG:4326", "EPSG:4490", "CRS84", "OGC:CRS84"):
-        return geom
-    from pyproj import CRS, Transformer
-    from pyproj.exceptions import CRSError
-
-    try:
-        source = CRS.from_user_input(area_crs)
-    except CRSError:
-        raise InvalidInput(f"unknown CRS {area_crs!r}", field="area_crs") from None
-    to_wgs84 = Transformer.from_crs(source, 4326, always_xy=True)
-    return shapely.transform(geom, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1])))
+    return to_wgs84(geom, area_crs, field="area_crs")
 
 
 def _request(body: ProposalBody, engine: Any) -> ProposalRequest:
