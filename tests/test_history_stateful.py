@@ -6,8 +6,8 @@ county, on SpatiaLite and PostGIS. After every step: the five invariants (exact 
 included) today and far ahead, and the map as of every earlier date unchanged except from the date a
 step changed it. At the end, cancelling everything restores the starting map exactly.
 
-The default run is small enough for CI; ``GRIDGOV_HYPOTHESIS=long`` (or ``bench/history_long.sh``) runs
-many more and longer sequences.
+The default run is small enough for ``make test``; the same machine with many more and longer sequences is
+marked ``slow`` (``make test-slow``, CI's second step), and ``GRIDGOV_HYPOTHESIS=long`` makes it longer still.
 """
 
 from __future__ import annotations
@@ -263,16 +263,28 @@ class History(RuleBasedStateMachine):
         self.touched_from = None
 
 
+def _run(backend: str, request: pytest.FixtureRequest, tmp_path: Path, *, examples: int, steps: int,
+         shrink: bool) -> None:
+    History.backend = backend
+    History.template = request.getfixturevalue(f"tiny_{backend}_template")
+    History.directory = tmp_path
+    History.TestCase.settings = settings(
+        max_examples=examples, stateful_step_count=steps, deadline=None, suppress_health_check=list(HealthCheck),
+        derandomize=not LONG,
+        # Shrinking a sequence can take minutes; the quick run reports the failing sequence as found.
+        phases=list(Phase) if shrink else [Phase.explicit, Phase.reuse, Phase.generate])
+    History.TestCase().runTest()
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_random_sequences_of_changes_and_undos_keep_every_invariant(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    History.backend = backend
-    History.template = request.getfixturevalue(f"tiny_{backend}_template")
-    History.directory = tmp_path
-    runs = settings(max_examples=40 if LONG else 6, stateful_step_count=25 if LONG else 8, deadline=None,
-                    suppress_health_check=list(HealthCheck), derandomize=not LONG,
-                    # Shrinking a sequence can take minutes; CI reports the failing sequence as found.
-                    phases=list(Phase) if LONG else [Phase.explicit, Phase.reuse, Phase.generate])
-    History.TestCase.settings = runs
-    History.TestCase().runTest()
+    _run(backend, request, tmp_path, examples=6, steps=8, shrink=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_long_random_sequences_of_changes_and_undos(backend: str, request: pytest.FixtureRequest,
+                                                   tmp_path: Path) -> None:
+    _run(backend, request, tmp_path, examples=60 if LONG else 20, steps=30 if LONG else 20, shrink=True)
