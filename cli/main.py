@@ -77,6 +77,7 @@ from cli import (  # noqa: E402,E501,F401
     balance_commands,
     data_commands,
     db_commands,
+    events_commands,
     key_commands,
     proposal_commands,
     report_commands,

@@ -216,3 +216,16 @@ def test_batch_errors_list_every_row(tiny_db_url: str) -> None:
         ingest(conn, [{"category": "x"}, {**REPORT, "lon": "east"}], catalogue=parse_catalogue(None))
     assert [(p.feature, p.field) for p in err.value.problems] == [("0", "category"), ("1", "lon")]
     engine.dispose()
+
+
+def test_the_migration_goes_down_and_up_cleanly(engine) -> None:
+    from alembic import command
+
+    from geo.db import _alembic_config, migrate
+
+    command.downgrade(_alembic_config(engine), "0005")
+    migrate(engine)
+    with make_client(str(engine.url.render_as_string(hide_password=False))):
+        pass
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 0

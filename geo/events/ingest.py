@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from geo.errors import ImportRejected, InvalidInput, Problem
 from geo.events import store
 from geo.events.addresses import AddressBook
-from geo.events.catalogue import SOURCES, Catalogue
+from geo.events.catalogue import ALLOWED, SOURCES, Catalogue
 from geo.events.lifecycle import ROUTING_ACTOR, now_utc
 from geo.events.routing import UnitIndex, unit_index
 
@@ -121,6 +121,24 @@ def parse_row(raw: Mapping[str, Any], catalogue: Catalogue, *, now: dt.datetime,
     }
 
 
+def _history(raw: Mapping[str, Any], row: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
+    """Later steps carried by a trusted import (a legacy system, the demo): checked like live ones."""
+    steps = raw.get("history") or []
+    status, last = "assigned", row["reported_at"]
+    out = []
+    for j, step in enumerate(steps):
+        to = step.get("status")
+        if to not in ALLOWED[status]:
+            raise InvalidInput(f"history step {j}: {status} cannot go to {to}", field=f"history[{j}].status")
+        at = parse_time(step.get("at"), now=now, name=f"history[{j}].at")
+        if at < last:
+            raise InvalidInput(f"history step {j} is earlier than the step before it", field=f"history[{j}].at")
+        out.append({"status": to, "at": at, "actor": str(step.get("actor") or "import")[:200],
+                    "note": step.get("note"), "from_status": status})
+        status, last = to, at
+    return out
+
+
 def ingest(conn: Connection, rows: Sequence[Mapping[str, Any]], *, catalogue: Catalogue,
            now: dt.datetime | None = None, partial: bool = False, default_source: str = "resident") -> IngestResult:
     """Check, place, route and store events; duplicates (same ``client_id``) return the stored id.
@@ -142,6 +160,7 @@ def ingest(conn: Connection, rows: Sequence[Mapping[str, Any]], *, catalogue: Ca
     for i, raw in enumerate(rows):
         try:
             parsed[i] = parse_row(raw, catalogue, now=now, default_source=default_source)
+            parsed[i]["history"] = _history(raw, parsed[i], now)
         except InvalidInput as exc:
             refuse(i, exc.message, exc.field)
     _match_addresses(conn, parsed, refuse)
@@ -162,7 +181,7 @@ def ingest(conn: Connection, rows: Sequence[Mapping[str, Any]], *, catalogue: Ca
     index = unit_index(conn)
     placements = index.place_many([parsed[i]["lon"] for i in order], [parsed[i]["lat"] for i in order],
                                   [parsed[i]["reported_at"].date() for i in order])
-    ready: list[tuple[int, dict[str, Any]]] = []
+    ready: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
     for i, place in zip(order, placements, strict=True):
         row = parsed[i]
         if place is None:
@@ -170,28 +189,35 @@ def ingest(conn: Connection, rows: Sequence[Mapping[str, Any]], *, catalogue: Ca
                    "lon")
             continue
         due = row["reported_at"] + dt.timedelta(hours=catalogue.get(row["category"]).due_hours)
+        steps = row.pop("history")
         row.update(reported_day=row["reported_at"].date(), grid_code=place.grid_code,
                    community_code=place.community_code, subdistrict_code=place.subdistrict_code,
                    assignee_level=place.assignee_level, assignee_code=place.assignee_code,
                    assignee_community=place.community_code, status="assigned",
                    status_at=now, due_at=store.to_store(due), closed_at=None)
-        ready.append((i, row))
+        if steps:
+            row.update(status=steps[-1]["status"], status_at=steps[-1]["at"],
+                       closed_at=steps[-1]["at"] if steps[-1]["status"] == "closed" else None)
+        ready.append((i, row, steps))
     if problems and not partial:
         if len(rows) == 1:  # a single report: the plain error, naming the field
             raise InvalidInput(problems[0].reason, field=problems[0].field or None)
         raise ImportRejected(problems)
-    ids = store.insert_events(conn, [row for _, row in ready])
+    ids = store.insert_events(conn, [row for _, row, _ in ready])
     transitions = []
-    for (i, row), eid in zip(ready, ids, strict=True):
+    for (i, row, steps), eid in zip(ready, ids, strict=True):
         result.outcomes[i] = Outcome(i, "created", event_id=eid, client_id=row["client_id"],
                                      grid_code=row["grid_code"], assignee_code=row["assignee_code"])
         transitions.append({"event_id": eid, "kind": "status", "at": row["reported_at"],
                             "actor": f"{row['source']}:{row['client_id'] or eid}", "from_status": None,
                             "to_status": "reported", "from_assignee": None, "to_assignee": None, "note": None})
-        transitions.append({"event_id": eid, "kind": "status", "at": now, "actor": ROUTING_ACTOR,
-                            "from_status": "reported", "to_status": "assigned", "from_assignee": None,
-                            "to_assignee": UnitIndex.key(row["assignee_code"], row["community_code"]),
-                            "note": f"grid {row['grid_code']}"})
+        key = UnitIndex.key(row["assignee_code"], row["community_code"])
+        transitions.append({"event_id": eid, "kind": "status", "at": row["reported_at"] if steps else now,
+                            "actor": ROUTING_ACTOR, "from_status": "reported", "to_status": "assigned",
+                            "from_assignee": None, "to_assignee": key, "note": f"grid {row['grid_code']}"})
+        transitions += [{"event_id": eid, "kind": "status", "at": s["at"], "actor": s["actor"],
+                         "from_status": s["from_status"], "to_status": s["status"], "from_assignee": key,
+                         "to_assignee": key, "note": s["note"]} for s in steps]
     store.insert_transitions(conn, transitions)
     return result
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, func, select, text, update
 
 from geo.models import Event, EventTransition
 from geo.store import as_date
@@ -65,20 +65,58 @@ def without_private(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in PRIVATE_FIELDS}
 
 
+def _driver_value(value: Any, sqlite: bool) -> Any:
+    """A value as the raw driver takes it; SQLite datetimes in SQLAlchemy's own text format (UTC)."""
+    if sqlite and isinstance(value, dt.datetime):
+        return to_store(value).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def _executemany(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]],
+                 *, geom: bool = False) -> None:
+    """One driver-level executemany: SQLAlchemy's per-row parameter processing would cost more than the insert."""
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    values = [mark] * len(columns)
+    names = list(columns)
+    if geom:
+        names.append("geom")
+        values.append(f"MakePoint({mark}, {mark}, 4326)" if sqlite
+                      else f"ST_SetSRID(ST_MakePoint({mark}, {mark}), 4326)")
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})"
+    params = []
+    for r in rows:
+        row = [_driver_value(r.get(c), sqlite) for c in columns]
+        if geom:
+            row += [float(r["lon"]), float(r["lat"])]
+        params.append(tuple(row))
+    conn.exec_driver_sql(sql, params)
+
+
+def _new_ids(conn: Connection, n: int) -> list[int]:
+    """``n`` fresh event ids: from the sequence on PostGIS; on SQLite after taking the write lock."""
+    if conn.dialect.name == "postgresql":
+        return [int(i) for i in conn.execute(text(
+            "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, :n)"), {"n": n}).scalars()]
+    conn.execute(text("UPDATE events SET id = id WHERE 0 = 1"))  # takes SQLite's write lock first
+    first = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM events")).scalar_one()) + 1
+    return list(range(first, first + n))
+
+
 def insert_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert events (dicts with every column but ``id``; ``geom`` is made from lon/lat); their ids."""
+    """Insert events (dicts with every column but ``id``; the point is made from lon/lat); their ids."""
     if not rows:
         return []
-    values = [{**r, "geom": f"SRID=4326;POINT({float(r['lon'])!r} {float(r['lat'])!r})"} for r in rows]
-    result = conn.execute(insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True), values)
-    return [int(r[0]) for r in result]
+    ids = _new_ids(conn, len(rows))
+    _executemany(conn, "events", COLUMNS, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)], geom=True)
+    return ids
 
 
 def insert_transitions(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
     """Append transitions to the audit (never updated or deleted; triggers refuse it)."""
     rows = list(rows)
     if rows:
-        conn.execute(insert(TRANSITIONS), rows)
+        _executemany(conn, "event_transitions", TRANSITION_COLUMNS[1:], rows)
 
 
 def update_event(conn: Connection, event_id: int, **values: Any) -> None:

@@ -85,6 +85,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.drop_table("event_transitions")
+    if dialect == "sqlite":  # SpatiaLite keeps the R*Tree and the registration unless told
+        op.execute("SELECT DisableSpatialIndex('events', 'geom')")
+        op.execute("DROP TABLE IF EXISTS idx_events_geom")
+        op.execute("SELECT DiscardGeometryColumn('events', 'geom')")
     op.drop_table("events")
     if dialect == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS event_transitions_append_only()")
