@@ -229,3 +229,41 @@ def test_the_migration_goes_down_and_up_cleanly(engine) -> None:
         pass
     with engine.begin() as conn:
         assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 0
+
+
+def test_load_weighs_events_per_community(client) -> None:
+    rows = [{**REPORT, "client_id": f"l{i}", "category": c} for i, c in enumerate(["petition", "petition", "safety"])]
+    client.post("/events", json={"events": rows})
+    plain = {r["code"]: r for r in client.get("/load").json()["rows"]}
+    assert "events_open" not in plain[C11]
+    shown = {r["code"]: r for r in client.get("/load", params={"events": "true"}).json()["rows"]}
+    assert (shown[C11]["events_open"], shown[C11]["events_overdue"], shown[C11]["events_weighted"]) == (3, 3, 7.5)
+    assert shown[C11]["workload"] == plain[C11]["workload"] and shown[C12]["events_open"] == 0
+    weighed = {r["code"]: r for r in client.get("/load", params={
+        "events": "true", "events_weight": 100, "event_weights": "petition:1"}).json()["rows"]}
+    assert weighed[C11]["events_weighted"] == 3.5
+    assert weighed[C11]["workload"] == plain[C11]["workload"] + 350
+    assert "events_weighted" in client.get("/load", params={"events": "true", "format": "csv"}).text
+    for params, field in (({"events_weight": 5}, "events"),
+                          ({"events": "true", "event_weights": "x:1"}, "event_weights"),
+                          ({"events": "true", "event_weights": "petition:lots"}, "event_weights"),
+                          ({"events": "true", "events_weight": -1}, "events_weight")):
+        r = client.get("/load", params=params)
+        assert r.status_code == 422 and r.json()["error"]["field"] == field, r.text
+
+
+def test_the_impact_report_shows_events_in_the_moved_area_and_their_hand_over(client) -> None:
+    rows = [{**REPORT, "client_id": "i1", "reported_at": None}, {**REPORT, "client_id": "i2", "reported_at": None},
+            {**REPORT, "client_id": "i3", "lon": 106.005, "lat": 26.015, "reported_at": None}]  # not moved
+    ids = [o["event_id"] for o in client.post("/events", json={"events": rows}).json()["results"]]
+    for step in ("handling", "feedback", "closed"):
+        client.post(f"/events/{ids[1]}/transitions", json={"status": step, "actor": "x"}, headers=PLANNER)
+    move = {"from_code": C11, "to_code": C12, "child_codes": [GRID], "effective_date": "2030-03-01", "author": "王"}
+    pid = client.post("/proposals", headers=PLANNER, json=move).json()["proposal"]["id"]
+    impact = client.get(f"/proposals/{pid}/impact").json()["events"]
+    assert (impact["total"], impact["open"]) == (2, 1) and impact["by_category"] == {"environment": 2}
+    [hand] = impact["hand_over"]
+    assert (hand["event_id"], hand["community_before"], hand["community_after"]) == (ids[0], C11, C12)
+    html = client.get(f"/proposals/{pid}/report.html").text
+    assert "移交区域内的事件" in html and "张三" not in html
+    assert "Events in the moved area" in client.get(f"/proposals/{pid}/report.html?lang=en").text

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, UploadFile
@@ -23,11 +24,11 @@ from api.params import AsOfDep, BBoxDep
 from api.security import PlannerDep, ReaderDep
 from geo.errors import InvalidInput, NotFound
 from geo.events import lifecycle, store
-from geo.events.catalogue import OPEN_STATUSES, SOURCES, STATUS_NAMES, STATUSES, Catalogue, parse_catalogue
+from geo.events.catalogue import SOURCES, STATUS_NAMES, STATUSES, Catalogue, parse_catalogue
 from geo.events.hotline import read_hotline_file
 from geo.events.ingest import IngestResult, ingest
 from geo.events.summary import monthly_summary
-from geo.events.workload import event_counts
+from geo.events.workload import community_event_load, event_counts
 
 router = APIRouter(tags=["events"])
 
@@ -282,4 +283,42 @@ async def hotline(request: Request, file: UploadFile, engine: EngineDep, _: Plan
     return JSONResponse(_result_body(result))
 
 
-__all__ = ["router", "OPEN_STATUSES"]
+@dataclass(frozen=True)
+class EventLoad:
+    """How ``/load`` weighs events: residents-equivalent per weighted event, weights by category."""
+
+    weight: float
+    catalogue: Catalogue
+
+    def table(self, conn: Any) -> Any:
+        """Open, overdue and weighted events per community (index: community code)."""
+        return community_event_load(conn, catalogue=self.catalogue, now=lifecycle.now_utc())
+
+
+async def event_load_query(
+    request: Request,
+    events: Annotated[bool, Query(description="Add open, overdue and weighted events per community.")] = False,
+    events_weight: Annotated[float, Query(ge=0, le=10_000, allow_inf_nan=False, description=(
+        "Residents-equivalent of one weighted open event in the workload (0: shown, not counted)."))] = 0.0,
+    event_weights: Annotated[str | None, Query(description=(
+        "Weights by category, e.g. petition:5,environment:0.5 (default: the catalogue's)."))] = None,
+) -> EventLoad | None:
+    """The ``/load`` options about events; None when events are not asked for."""
+    if not events:
+        if events_weight or event_weights:
+            raise InvalidInput("events_weight and event_weights need events=true", field="events")
+        return None
+    weights: dict[str, float] = {}
+    for part in (event_weights or "").split(","):
+        if not part.strip():
+            continue
+        code, _, value = part.partition(":")
+        try:
+            weights[code.strip()] = float(value)
+        except ValueError:
+            raise InvalidInput(f"event_weights needs code:number pairs, not {part!r}", field="event_weights") from None
+    try:
+        catalogue = catalogue_of(request).with_weights(weights)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, field="event_weights") from None
+    return EventLoad(events_weight, catalogue)

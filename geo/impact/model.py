@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from geo.impact.events import EventsImpact
+
 SCHEMA_VERSION = "1"
 
 # new: a unit the change creates (a split's new grid); retired: a unit a merge retires.
@@ -399,3 +401,4 @@ class ImpactReport(BaseModel):
     warnings: list[ImpactWarning]
     preview_warnings: list[Text] = Field(description="The reassignment preview's own warnings.")
     map: MapData
+    events: EventsImpact | None = Field(default=None, description="Events in the moved area (geo/impact/events.py).")
