@@ -15,8 +15,9 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import shapely
 from fastapi import APIRouter, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import EngineDep, ReadEngineDep
@@ -84,6 +85,14 @@ def _result_body(result: IngestResult) -> dict[str, Any]:
     return {"created": result.count("created"), "duplicates": result.count("duplicate"),
             "unmatched": result.count("unmatched"),
             "results": [o.__dict__ for o in result.outcomes]}
+
+
+@router.get("/report-event", response_class=HTMLResponse, include_in_schema=False)
+def report_page() -> HTMLResponse:
+    """The mobile report page (随手拍): a phone browser, a tap or geolocation, a category, a text."""
+    from maps.assets import STATIC_DIR
+
+    return HTMLResponse((STATIC_DIR / "report-event.html").read_text(encoding="utf-8"))
 
 
 @router.get("/events/categories", summary="The event categories, statuses and sources")
@@ -182,11 +191,13 @@ def _csv(records: list[dict[str, Any]]) -> Response:
 def grid_counts(
     request: Request, engine: ReadEngineDep, _: ReaderDep, as_of: AsOfDep, category: CategoryQ = None,
     since: SinceQ = None, until: UntilQ = None, level: Literal["grid", "community", "subdistrict"] = "grid",
-    format: Literal["json", "geojson"] = "json",
+    format: Literal["json", "geojson"] = "json", bbox: BBoxDep = None,
+    geometry: Literal["polygon", "point"] = "polygon",
 ) -> JSONResponse:
     """Per unit: events reported (by the unit of their day), open, overdue and weighted open (today).
 
-    ``format=geojson`` joins the counts to the unit polygons as of ``datetime`` (the density layer).
+    ``format=geojson`` joins the counts to the units as of ``datetime`` (polygons, or with
+    ``geometry=point`` one point inside each unit: the map's density layer), within ``bbox``.
     """
     cat = catalogue_of(request)
     codes = tuple(cat.get(c).code for c in category or [])
@@ -198,11 +209,18 @@ def grid_counts(
         from geo.store import read_units
 
         units = read_units(conn, as_of=as_of, level=level)
+    if bbox is not None:
+        units = units[units.intersects(shapely.box(*bbox))]
+    if geometry == "point":
+        units = units.set_geometry(shapely.point_on_surface(units.geometry.values))
     features = []
     empty = {"events": 0, "open": 0, "overdue": 0, "weighted_open": 0.0, "by_category": {}}
     for code, name, geom in zip(units["code"], units["name"], units.geometry, strict=True):
+        props = counts.get(code, empty)
+        if geometry == "point" and not props["events"] and not props["open"]:
+            continue
         features.append({"type": "Feature", "id": code, "geometry": geom.__geo_interface__,
-                         "properties": {"code": code, "name": name, **counts.get(code, empty)}})
+                         "properties": {"code": code, "name": name, **props}})
     return JSONResponse({"type": "FeatureCollection", "features": features})
 
 
