@@ -8,6 +8,7 @@ import io
 import json
 
 from conftest import PLANNER_KEY
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from cli.main import app as cli_app
@@ -99,8 +100,8 @@ def test_cli_demo_import_reconcile_summary(tiny_db_url: str, tmp_path) -> None:
     assert "0 created, 300 already there" in again.output.replace("synthetic events: ", "")
     engine = make_engine(tiny_db_url)
     with engine.connect() as conn:
-        synthetic, sources = conn.exec_driver_sql("SELECT count(*), count(DISTINCT source) FROM events "
-                                                  "WHERE synthetic AND description LIKE '[synthetic%'").one()
+        synthetic, sources = conn.execute(text("SELECT count(*), count(DISTINCT source) FROM events "
+                                               "WHERE synthetic AND description LIKE :p"), {"p": "[synthetic%"}).one()
     engine.dispose()
     assert synthetic == 300 and sources >= 3
     path = tmp_path / "h.csv"
