@@ -90,10 +90,9 @@ def _serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
 
 def _rows(url: str, n: int, tag: str) -> list[dict[str, object]]:
     """Demo-like events (the synthetic generator) with fresh client ids and no history."""
-    from data.generator.events import generate_events
-
     import datetime as dt
 
+    from data.generator.events import generate_events
     from geo.events.routing import unit_index
 
     engine = make_engine(url)
