@@ -128,6 +128,7 @@ def main() -> None:
             ingest(conn, floor_rows[i:i + args.batch], catalogue=Catalogue())
     floor = len(rows) / (time.perf_counter() - started)
     engine.dispose()
+    print(f"  in-process ingest: {floor:,.0f} events/s", flush=True)
 
     proc, base = _serve(url)
     try:
@@ -140,6 +141,7 @@ def main() -> None:
                 r.raise_for_status()
                 created += r.json()["created"]
             api_rate = created / (time.perf_counter() - started)
+            print(f"  POST /events batches: {api_rate:,.0f} events/s", flush=True)
             pts = [(float(r["lon"]), float(r["lat"])) for r in rows]  # type: ignore[arg-type]
             locate = summary(timings_ms(lambda i: http.get("/locate", params={"lon": pts[i][0], "lat": pts[i][1]}),
                                         args.n))
@@ -150,11 +152,11 @@ def main() -> None:
             box = f"{lon - 0.03:.5f},{lat - 0.02:.5f},{lon + 0.03:.5f},{lat + 0.02:.5f}"
             small = f"{lon - 0.004:.5f},{lat - 0.003:.5f},{lon + 0.004:.5f},{lat + 0.003:.5f}"
             grids = summary(timings_ms(lambda i: http.get("/collections/grids/items",
-                                                          params={"bbox": box, "limit": 1000}), 30, warmup=3))
+                                                          params={"bbox": box, "limit": 1000}), 10, warmup=2))
             layer = summary(timings_ms(lambda i: http.get("/events/grids", params={
-                "bbox": box, "format": "geojson", "geometry": "point"}), 30, warmup=3))
+                "bbox": box, "format": "geojson", "geometry": "point"}), 10, warmup=2))
             points = summary(timings_ms(lambda i: http.get("/events", params={
-                "bbox": small, "format": "geojson", "limit": 2000}, headers={"X-API-Key": KEY}), 30, warmup=3))
+                "bbox": small, "format": "geojson", "limit": 2000}, headers={"X-API-Key": KEY}), 10, warmup=2))
     finally:
         proc.terminate()
         proc.wait(timeout=30)

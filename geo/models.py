@@ -169,7 +169,7 @@ class Event(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     client_id: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
-    category: Mapped[str] = mapped_column(String(40), index=True)
+    category: Mapped[str] = mapped_column(String(40))
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     source: Mapped[str] = mapped_column(String(20))
     reporter_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # personal information
@@ -179,7 +179,7 @@ class Event(Base):
     building_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     reported_day: Mapped[dt.date] = mapped_column(Date, index=True)
-    lon: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float, index=True)
     lat: Mapped[float] = mapped_column(Float)
     grid_code: Mapped[str] = mapped_column(String(32), index=True)
     community_code: Mapped[str] = mapped_column(String(32), index=True)
@@ -187,13 +187,13 @@ class Event(Base):
     assignee_level: Mapped[str] = mapped_column(String(16))
     assignee_code: Mapped[str] = mapped_column(String(32), index=True)
     # The community the assignee works under (a grid can move to another community keeping its code).
-    assignee_community: Mapped[str] = mapped_column(String(32), index=True)
+    assignee_community: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), index=True)
     status_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
-    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=False))  # boxes: lon/lat
 
 
 class EventTransition(Base):

@@ -206,9 +206,9 @@ def grid_counts(
                               now=lifecycle.now_utc())[level]
         if format == "json":
             return JSONResponse({"level": level, "units": counts})
-        from geo.store import read_units
+        from geo.store import read_filtered
 
-        units = read_units(conn, as_of=as_of, level=level)
+        units = read_filtered(conn, "units", as_of=as_of, where_in={"level": [level]}, bbox=bbox)
     if bbox is not None:
         units = units[units.intersects(shapely.box(*bbox))]
     if geometry == "point":

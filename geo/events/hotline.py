@@ -80,12 +80,16 @@ def _geojson_rows(text: str) -> list[dict[str, Any]]:
 
 
 def unmatched_csv(rows: Sequence[dict[str, Any]], result: IngestResult) -> str:
-    """The rows that were not imported: row number (1 = first data row), why, which field, the row."""
+    """The rows that were not imported: row number (1 = first data row), why, which field, the row.
+
+    The reporter's name and contact stay out: the report is an export.
+    """
+    shown = [f for f in FIELDS if f not in ("reporter_name", "reporter_contact")]
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["row", "reason", "field", *FIELDS])
+    writer.writerow(["row", "reason", "field", *shown])
     for outcome in result.outcomes:
         if outcome.status == "unmatched":
             row = rows[outcome.index]
-            writer.writerow([outcome.index + 1, outcome.reason, outcome.field, *(row.get(f, "") for f in FIELDS)])
+            writer.writerow([outcome.index + 1, outcome.reason, outcome.field, *(row.get(f, "") for f in shown)])
     return "\ufeff" + buf.getvalue()

@@ -110,7 +110,8 @@ _CACHE: dict[str, tuple[tuple[Any, ...], UnitIndex]] = {}
 _LOCK = threading.Lock()
 
 
-def _fingerprint(conn: Connection) -> tuple[Any, ...]:
+def units_stamp(conn: Connection) -> tuple[Any, ...]:
+    """A cheap stamp that changes whenever the units table does (rows added, versions closed)."""
     row = conn.execute(text(
         "SELECT count(*), max(id), count(valid_to), max(valid_to), min(valid_from) FROM units"
     )).one()
@@ -120,7 +121,7 @@ def _fingerprint(conn: Connection) -> tuple[Any, ...]:
 def unit_index(conn: Connection) -> UnitIndex:
     """The index of the database behind ``conn``, rebuilt only when its units changed."""
     key = conn.engine.url.render_as_string(hide_password=True)
-    stamp = _fingerprint(conn)
+    stamp = units_stamp(conn)
     with _LOCK:
         cached = _CACHE.get(key)
     if cached is not None and cached[0] == stamp:

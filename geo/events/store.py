@@ -65,11 +65,16 @@ def without_private(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in PRIVATE_FIELDS}
 
 
-def _driver_value(value: Any, sqlite: bool) -> Any:
-    """A value as the raw driver takes it; SQLite datetimes in SQLAlchemy's own text format (UTC)."""
-    if sqlite and isinstance(value, dt.datetime):
-        return to_store(value).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
+DATETIME_COLUMNS = frozenset({"reported_at", "status_at", "due_at", "closed_at", "at"})
+
+
+def _sqlite_datetime(value: dt.datetime | None) -> str | None:
+    """A datetime in SQLAlchemy's own SQLite text format (UTC, naive), so Core reads and compares it."""
+    if value is None:
+        return None
+    if value.tzinfo is not dt.UTC or value.microsecond:
+        value = to_store(value)
+    return value.replace(tzinfo=None).isoformat(" ") + ".000000"
 
 
 def _executemany(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]],
@@ -84,9 +89,12 @@ def _executemany(conn: Connection, table: str, columns: Sequence[str], rows: Seq
         values.append(f"MakePoint({mark}, {mark}, 4326)" if sqlite
                       else f"ST_SetSRID(ST_MakePoint({mark}, {mark}), 4326)")
     sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})"
+    times = [i for i, c in enumerate(columns) if c in DATETIME_COLUMNS] if sqlite else []
     params = []
     for r in rows:
-        row = [_driver_value(r.get(c), sqlite) for c in columns]
+        row = [r.get(c) for c in columns]
+        for i in times:
+            row[i] = _sqlite_datetime(row[i])
         if geom:
             row += [float(r["lon"]), float(r["lat"])]
         params.append(tuple(row))

@@ -8,18 +8,24 @@ events per worker add category weights (a 信访 counts more than a litter repor
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import Connection, and_, func, select, text
 
 from geo.events import store
 from geo.events.catalogue import OPEN_STATUSES, Catalogue
 from geo.events.lifecycle import overdue_flags, responsible_now
+from geo.events.routing import units_stamp
 
 COUNT_FIELDS = ("events", "open", "overdue", "weighted_open")
+
+
+_CACHE: dict[tuple[Any, ...], dict[str, dict[str, dict[str, Any]]]] = {}
+_LOCK = threading.Lock()
 
 
 def event_counts(conn: Connection, *, catalogue: Catalogue, since: dt.date | None = None,
@@ -29,7 +35,26 @@ def event_counts(conn: Connection, *, catalogue: Catalogue, since: dt.date | Non
 
     ``events`` and ``by_category`` count reports in the window by the units of their day; ``open``,
     ``overdue`` and ``weighted_open`` count every open event by the unit responsible today.
+    The map asks for this on every pan, so answers are cached until an event, a transition or a
+    unit changes, or the minute (overdue flags) turns. The answer is shared: read it, do not change it.
     """
+    stamp = conn.execute(text("SELECT (SELECT max(id) FROM event_transitions), (SELECT count(*) FROM events)"))
+    key = (conn.engine.url.render_as_string(hide_password=True), tuple(stamp.one()), units_stamp(conn),
+           tuple(sorted(catalogue.weights().items())), since, until, categories, now.replace(second=0, microsecond=0))
+    with _LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    counts = _event_counts(conn, catalogue=catalogue, since=since, until=until, categories=categories, now=now)
+    with _LOCK:
+        if len(_CACHE) > 32:
+            _CACHE.clear()
+        _CACHE[key] = counts
+    return counts
+
+
+def _event_counts(conn: Connection, *, catalogue: Catalogue, since: dt.date | None, until: dt.date | None,
+                  categories: tuple[str, ...], now: dt.datetime) -> dict[str, dict[str, dict[str, Any]]]:
     weights = catalogue.weights()
     out: dict[str, dict[str, dict[str, Any]]] = {lv: {} for lv in ("grid", "community", "subdistrict")}
 
@@ -37,13 +62,16 @@ def event_counts(conn: Connection, *, catalogue: Catalogue, since: dt.date | Non
         return out[level].setdefault(code, {"events": 0, "open": 0, "overdue": 0, "weighted_open": 0.0,
                                             "by_category": defaultdict(int)})
 
-    cols = ("id", "category", "grid_code", "community_code", "subdistrict_code", "status")
-    for r in store.read_events(conn, store.EventFilter(categories=categories, since=since, until=until),
-                               columns=cols):
-        for level in ("grid", "community", "subdistrict"):
-            s = slot(level, r[f"{level}_code"])
-            s["events"] += 1
-            s["by_category"][r["category"]] += 1
+    c = store.EVENTS.c
+    flt = store.EventFilter(categories=categories, since=since, until=until)
+    for level in ("grid", "community", "subdistrict"):
+        column = c[f"{level}_code"]
+        stmt = (select(column, c.category, func.count()).where(and_(True, *flt.clauses()))
+                .group_by(column, c.category))
+        for code, category, n in conn.execute(stmt):
+            s = slot(level, str(code))
+            s["events"] += int(n)
+            s["by_category"][str(category)] += int(n)
     cols_open = ("id", "category", "lon", "lat", "reported_day", "status", "due_at", "closed_at",
                  "grid_code", "community_code", "subdistrict_code")
     open_rows = store.read_events(conn, store.EventFilter(categories=categories, statuses=OPEN_STATUSES),

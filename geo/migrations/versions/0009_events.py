@@ -25,7 +25,7 @@ def upgrade() -> None:
         "events",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("client_id", sa.String(100), nullable=True, unique=True),
-        sa.Column("category", sa.String(40), nullable=False, index=True),
+        sa.Column("category", sa.String(40), nullable=False),
         sa.Column("description", sa.Text, nullable=True),
         sa.Column("source", sa.String(20), nullable=False),
         sa.Column("reporter_name", sa.String(200), nullable=True),
@@ -35,20 +35,22 @@ def upgrade() -> None:
         sa.Column("building_code", sa.String(32), nullable=True),
         sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reported_day", sa.Date, nullable=False, index=True),
-        sa.Column("lon", sa.Float, nullable=False),
+        sa.Column("lon", sa.Float, nullable=False, index=True),
         sa.Column("lat", sa.Float, nullable=False),
         sa.Column("grid_code", sa.String(32), nullable=False, index=True),
         sa.Column("community_code", sa.String(32), nullable=False, index=True),
         sa.Column("subdistrict_code", sa.String(32), nullable=False, index=True),
         sa.Column("assignee_level", sa.String(16), nullable=False),
         sa.Column("assignee_code", sa.String(32), nullable=False, index=True),
-        sa.Column("assignee_community", sa.String(32), nullable=False, index=True),
+        sa.Column("assignee_community", sa.String(32), nullable=False),
         sa.Column("status", sa.String(16), nullable=False, index=True),
         sa.Column("status_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("geom", Geometry("POINT", srid=4326, spatial_index=True), nullable=False),
+        # Boxes are searched on lon/lat (indexed); the geometry is for GIS clients. An R*Tree would
+        # cost more than the rest of an insert on SpatiaLite.
+        sa.Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
     )
     op.create_table(
         "event_transitions",
@@ -85,9 +87,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.drop_table("event_transitions")
-    if dialect == "sqlite":  # SpatiaLite keeps the R*Tree and the registration unless told
-        op.execute("SELECT DisableSpatialIndex('events', 'geom')")
-        op.execute("DROP TABLE IF EXISTS idx_events_geom")
+    if dialect == "sqlite":  # SpatiaLite keeps the column's registration unless told
         op.execute("SELECT DiscardGeometryColumn('events', 'geom')")
     op.drop_table("events")
     if dialect == "postgresql":
