@@ -48,16 +48,21 @@ def read_hotline_file(data: bytes, filename: str) -> list[dict[str, Any]]:
     text = _decode(data)
     if filename.lower().endswith((".geojson", ".json")):
         return _geojson_rows(text)
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise InvalidInput("the CSV has no header row", field="file")
-    names = {f: _canonical(f) for f in reader.fieldnames}
-    if "category" not in names.values():
-        raise InvalidInput("the CSV needs a category (类别) column", field="category")
-    rows = []
-    for raw in reader:
-        row = {names[k]: (v if v != "" else None) for k, v in raw.items() if k is not None and names[k] in FIELDS}
-        rows.append(row)
+    if "\x00" in text:
+        raise InvalidInput("the file contains NUL characters: not a CSV text file", field="file")
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames:
+            raise InvalidInput("the CSV has no header row", field="file")
+        names = {f: _canonical(f) for f in reader.fieldnames}
+        if "category" not in names.values():
+            raise InvalidInput("the CSV needs a category (类别) column", field="category")
+        rows = []
+        for raw in reader:
+            rows.append({names[k]: (v if v != "" else None) for k, v in raw.items()
+                         if k is not None and names[k] in FIELDS and not isinstance(v, list)})
+    except csv.Error as exc:
+        raise InvalidInput(f"the CSV cannot be read: {exc}", field="file") from exc
     return rows
 
 
