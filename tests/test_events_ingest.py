@@ -63,7 +63,8 @@ def test_hotline_geojson_and_bad_files(client) -> None:
     body = client.post("/events/hotline", files=files, headers=PLANNER).json()
     assert (body["created"], body["unmatched"]) == (1, 1) and body["results"][1]["field"] == "lon"
     for name, data, field in (("e.csv", b"", "file"), ("x.csv", b"a,b\n1,2\n", "category"),
-                              ("x.geojson", b"{", "file"), ("x.csv", b"\xff\xfe\x00bad", None)):
+                              ("x.geojson", b"{", "file"), ("x.csv", b"\xff\xfe\x00bad", None),
+                              ("nul.csv", "类别,地址\n环境卫生,a\x00b\n".encode(), "file")):
         r = client.post("/events/hotline", files={"file": (name, data, "text/csv")}, headers=PLANNER)
         assert r.status_code == 422, (name, r.text)
         if field:
