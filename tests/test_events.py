@@ -74,6 +74,18 @@ def test_bad_reports_are_refused_naming_the_field_and_nothing_is_written(client,
     assert client.get("/events", headers=PLANNER).json()["total"] == 0
 
 
+@pytest.mark.parametrize(("body", "field"), [
+    ({**REPORT, "colour": "red"}, "colour"),
+    ({"events": [{**REPORT, "colour": "red"}]}, "events[0].colour"),
+    ({"events": [REPORT], "category": "safety"}, "category"),
+    ({"events": []}, "events"),
+    ({**REPORT, "category": None}, "category"),
+])
+def test_malformed_bodies_name_the_field(client, body, field) -> None:
+    r = client.post("/events", json=body)
+    assert r.status_code == 422 and r.json()["error"]["field"] == field, r.text
+
+
 def test_privacy_reporter_only_in_the_planner_detail(client) -> None:
     eid = client.post("/events", json=REPORT).json()["results"][0]["event_id"]
     assert client.get("/events").status_code == 401  # point-level reads need a key

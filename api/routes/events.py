@@ -65,11 +65,12 @@ class EventIn(BaseModel):
     reported_at: str | None = Field(None, description="ISO 8601; naive times are China Standard Time.")
 
 
-class EventBatch(BaseModel):
-    """Many reports at once (all or nothing)."""
+class EventsBody(EventIn):
+    """One report, or many in ``events`` (all or nothing)."""
 
-    model_config = ConfigDict(extra="forbid")
-    events: list[EventIn]
+    category: str | None = Field(  # type: ignore[assignment] # optional here: a batch has none of its own
+        None, description="Category code or Chinese name (GET /events/categories).")
+    events: list[EventIn] | None = Field(None, description="A batch of reports (then give nothing else).")
 
 
 class TransitionIn(BaseModel):
@@ -104,13 +105,19 @@ def categories(request: Request) -> dict[str, Any]:
 
 
 @router.post("/events", response_model=None, status_code=201, summary="Report one event or a batch")
-def report_events(body: EventIn | EventBatch, request: Request, engine: EngineDep, _: ReaderDep) -> JSONResponse:
+def report_events(body: EventsBody, request: Request, engine: EngineDep, _: ReaderDep) -> JSONResponse:
     """Place, route (grid worker, or the community when the grid has none) and store events.
 
     Idempotent by ``client_id``: a repeat answers with the stored event (``duplicate``). A batch
     with any bad row stores nothing and lists every problem (row and field).
     """
-    rows = [e.model_dump() for e in body.events] if isinstance(body, EventBatch) else [body.model_dump()]
+    if body.events is not None:
+        extra = sorted(body.model_fields_set - {"events"})
+        if extra:
+            raise InvalidInput(f"give one event or a batch in events, not both ({extra[0]})", field=extra[0])
+        rows = [e.model_dump() for e in body.events]
+    else:
+        rows = [body.model_dump(exclude={"events"})]
     limit = request.app.state.settings.max_batch_points
     if len(rows) > limit:
         raise InvalidInput(f"at most {limit} events per batch; split the batch", field="events")
