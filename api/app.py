@@ -10,6 +10,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from api.errors import register_error_handlers
 from api.routes import balance, features, groups, health, history, imports, locate, map, proposals, reports, stations
+from api.routes import events as events_routes
 from api.settings import ApiSettings
 from geo.db import make_engine, schema_problem
 from geo.errors import DatabaseUnavailable
@@ -49,4 +50,5 @@ def create_app(settings: ApiSettings) -> FastAPI:
     for module in (health, features, locate, stations, imports, proposals, history, map, balance, reports,
                    groups):
         app.include_router(module.router)
+    app.include_router(events_routes.router)
     return app

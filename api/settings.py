@@ -19,6 +19,8 @@ class ApiSettings(Settings):
     read_requires_key: bool = False
     max_batch_points: int = 10_000
     tianditu_key: str | None = None
+    # Event categories as JSON [{code, name, name_en, due_hours, weight}]; empty: the default catalogue.
+    event_categories: str | None = None
 
     @field_validator("api_keys")
     @classmethod

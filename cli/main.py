@@ -13,6 +13,7 @@ from cli import (
     balance_commands,
     data_commands,
     db_commands,
+    events_commands,
     group_commands,
     key_commands,
     proposal_commands,
@@ -27,6 +28,7 @@ app.add_typer(db_commands.db_app, name="db")
 app.add_typer(key_commands.app, name="key")
 app.add_typer(data_commands.demo_app, name="demo")
 app.add_typer(group_commands.groups_app, name="groups")
+app.add_typer(events_commands.events_app, name="events")
 
 
 def main() -> None:

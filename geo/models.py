@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -219,3 +220,54 @@ class ResidentsGroup(VersionedMixin, Base):
     residents: Mapped[int] = mapped_column(Integer)
     building_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     leader: Mapped[str | None] = mapped_column(String(200), nullable=True)  # 居民小组长 / 楼栋长, filled by people
+
+
+class Event(Base):
+    """A reported event (事件) with the grid, community and sub-district that held it on its day."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    category: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str] = mapped_column(String(20))
+    reporter_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # personal information
+    reporter_contact: Mapped[str | None] = mapped_column(String(200), nullable=True)  # personal information
+    photo_ref: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    building_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reported_day: Mapped[dt.date] = mapped_column(Date, index=True)
+    lon: Mapped[float] = mapped_column(Float, index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    grid_code: Mapped[str] = mapped_column(String(32), index=True)
+    community_code: Mapped[str] = mapped_column(String(32), index=True)
+    subdistrict_code: Mapped[str] = mapped_column(String(32), index=True)
+    assignee_level: Mapped[str] = mapped_column(String(16))
+    assignee_code: Mapped[str] = mapped_column(String(32), index=True)
+    # The community the assignee works under (a grid can move to another community keeping its code).
+    assignee_community: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    status_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=False))  # boxes: lon/lat
+
+
+class EventTransition(Base):
+    """Append-only audit of an event: every status change and reassignment, who and when."""
+
+    __tablename__ = "event_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # status | reassign
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(16))
+    from_assignee: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    to_assignee: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)

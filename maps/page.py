@@ -119,6 +119,8 @@ class AppInit(MacroElement):
             figure.header.add_child(CssLink(_versioned(css)), name=css)
         for js in assets.APP_JS:
             figure.header.add_child(JavascriptLink(_versioned(js)), name=js)
+        # The events layer wraps gg.init, so it loads after main.js (see maps/static/events.js).
+        figure.header.add_child(JavascriptLink(_versioned("events.js")), name="events.js")
         return super().render(**kwargs)
 
     @property

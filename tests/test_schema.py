@@ -12,7 +12,7 @@ from geo.db import migrate
 
 TABLES = {"units", "buildings", "stations", "proposals", "change_log", "api_keys", "alembic_version",
           "residents_groups", "unit_lineage", "proposal_events"}
-HEAD = "0007"
+HEAD = "0009"
 
 
 def test_migration_creates_every_table(engine: Engine) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from typing import Annotated, Any
@@ -13,9 +14,10 @@ from pydantic import BaseModel, Field
 
 from api.deps import EngineDep, ReadEngineDep
 from api.params import AsOfDep, parse_datetime
+from api.routes.events import EventLoad, event_load_query
 from api.security import PlannerDep, ReaderDep
 from geo.balance import BalanceOptions, Band, LoadOptions, LoadQuery, allocate, read_grid_plan, read_load, suggest_moves
-from geo.balance.load import COMMUNITY_COLUMNS, SUBDISTRICT_COLUMNS, records
+from geo.balance.load import COMMUNITY_COLUMNS, EVENT_COLUMNS, SUBDISTRICT_COLUMNS, records
 from geo.balance.splits import GridPlan, village_band_of
 
 router = APIRouter(tags=["balance"])
@@ -65,14 +67,24 @@ def load(
     kind: Annotated[str | None, Query(pattern="^(urban|village)$")] = None,
     flag: Annotated[str | None, Query(pattern="^(over|under|ok)$")] = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    events: Annotated[EventLoad | None, Depends(event_load_query)] = None,
 ) -> Response:
-    """Residents, households, workers, residents per worker, households per grid, workload, ratio, flag."""
+    """Residents, households, workers, residents per worker, households per grid, workload, ratio, flag.
+
+    ``events=true`` adds each community's open, overdue and category-weighted events (and with
+    ``events_weight`` > 0 counts them in the workload).
+    """
     with engine.connect() as conn:
+        if events is not None:
+            options = dataclasses.replace(options, events_weight=events.weight)
         table = read_load(conn, as_of=as_of, options=options,
-                          query=LoadQuery(level=level, subdistricts=tuple(subdistrict or ()), kind=kind, flag=flag))
+                          query=LoadQuery(level=level, subdistricts=tuple(subdistrict or ()), kind=kind, flag=flag),
+                          events=events.table(conn) if events is not None else None)
     if format == "csv":
         out = io.StringIO()
         columns = COMMUNITY_COLUMNS if level == "community" else SUBDISTRICT_COLUMNS
+        if events is not None and level == "community":
+            columns = (*columns, *EVENT_COLUMNS)
         writer = csv.DictWriter(out, fieldnames=list(columns))
         writer.writeheader()
         writer.writerows(records(table))

@@ -33,6 +33,8 @@ COMMUNITY_COLUMNS = (
     "households", "elderly", "children", "special_care", "workers", "residents_per_worker",
     "households_per_grid", "workload", "target_workers", "ratio", "flag",
 )
+# Optional columns when the events layer is weighed in (see geo/events/workload.py).
+EVENT_COLUMNS = ("events_open", "events_overdue", "events_weighted")
 SUBDISTRICT_COLUMNS = (
     "code", "name", "kind", "communities", "grids", "buildings", "residents", "households", "elderly",
     "children", "special_care", "workers", "residents_per_worker", "households_per_grid", "workload",
@@ -50,6 +52,7 @@ class LoadOptions:
     elderly_weight: float = 0.0
     children_weight: float = 0.0
     special_care_weight: float = 0.0
+    events_weight: float = 0.0  # residents-equivalent of one weighted open event (when events are given)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.tolerance, int | float) and 0.0 < self.tolerance < 1.0):
@@ -64,6 +67,9 @@ class LoadOptions:
             value = getattr(self, name)
             if not (math.isfinite(value) and 0 <= value <= 100):
                 raise InvalidInput(f"{name} must be between 0 and 100, not {value}", field=name)
+        if not (math.isfinite(self.events_weight) and 0 <= self.events_weight <= 10_000):
+            raise InvalidInput(f"events_weight must be between 0 and 10000, not {self.events_weight}",
+                               field="events_weight")
 
     def norm_for(self, kind: str | None) -> float:
         """Workers per 10,000 residents expected of a community of ``kind`` (urban/village)."""
@@ -102,10 +108,13 @@ def _judge(frame: pd.DataFrame, norms: pd.Series, options: LoadOptions) -> pd.Da
     return frame
 
 
-def community_load(units: pd.DataFrame, totals: pd.DataFrame, options: LoadOptions) -> pd.DataFrame:
+def community_load(units: pd.DataFrame, totals: pd.DataFrame, options: LoadOptions,
+                   events: pd.DataFrame | None = None) -> pd.DataFrame:
     """Load of every community in ``units`` (versions valid on one date), one row per community.
 
     ``totals`` is indexed by unit code, as :func:`geo.totals.read_totals` or ``unit_totals`` give it.
+    ``events`` (optional, indexed by community code, :data:`EVENT_COLUMNS`) adds the open events and
+    ``options.events_weight`` residents-equivalent per weighted event to the workload.
     """
     coms = units[units["level"] == Level.community.value]
     subs = units[units["level"] == Level.subdistrict.value].set_index("code")["name"]
@@ -119,8 +128,14 @@ def community_load(units: pd.DataFrame, totals: pd.DataFrame, options: LoadOptio
     for col in ("buildings", "residents", "households", "elderly", "children", "special_care", "workers"):
         frame[col] = totals.loc[frame["code"], col].to_numpy().astype(int)
     frame["workload"] = options.workload(frame)
+    columns = list(COMMUNITY_COLUMNS)
+    if events is not None:
+        for col in EVENT_COLUMNS:
+            frame[col] = frame["code"].map(events[col]).fillna(0).to_numpy() if col in events else 0
+        frame["workload"] += options.events_weight * frame["events_weighted"].astype(float)
+        columns += EVENT_COLUMNS
     norms = pd.Series([options.norm_for(k) for k in frame["kind"]], index=frame.index)
-    return _judge(frame, norms, options)[list(COMMUNITY_COLUMNS)].sort_values("code").reset_index(drop=True)
+    return _judge(frame, norms, options)[columns].sort_values("code").reset_index(drop=True)
 
 
 def subdistrict_load(communities: pd.DataFrame, units: pd.DataFrame, options: LoadOptions) -> pd.DataFrame:
@@ -153,7 +168,7 @@ class LoadQuery:
 
 
 def read_load(conn: Connection, *, as_of: dt.date, options: LoadOptions | None = None,
-              query: LoadQuery | None = None) -> pd.DataFrame:
+              query: LoadQuery | None = None, events: pd.DataFrame | None = None) -> pd.DataFrame:
     """The load table as of a date: one row per community (or sub-district), filtered by ``query``."""
     options = options or LoadOptions()
     query = query or LoadQuery()
@@ -165,7 +180,7 @@ def read_load(conn: Connection, *, as_of: dt.date, options: LoadOptions | None =
         raise InvalidInput(f"flag must be one of {', '.join(FLAGS)}, not {query.flag!r}", field="flag")
     units = store.read_units(conn, as_of=as_of)
     check_codes(units, query.subdistricts, Level.subdistrict, field="subdistrict")
-    table = community_load(units, read_totals(conn, as_of), options)
+    table = community_load(units, read_totals(conn, as_of), options, events)
     if query.kind:
         table = table[table["kind"] == query.kind]
     if query.level == "subdistrict":

@@ -27,6 +27,7 @@ from geo.impact.boundary import (
     unit_sides,
 )
 from geo.impact.checks import Findings, impact_warnings
+from geo.impact.events import events_impact
 from geo.impact.figures import district_medians, shape_measures, unit_impacts
 from geo.impact.groups import groups_adjustment
 from geo.impact.model import (
@@ -381,6 +382,8 @@ def _report(conn: Connection, record: dict[str, Any], preview: dict[str, Any], s
         access=access, households=_households(frame, sides, d_before, d_after), boundary=boundary,
         warnings=impact_warnings(units, access, facts, norms), preview_warnings=_preview_warnings(preview),
         map=_map(sides, main, level), residents_groups=groups_adjustment(conn, frame),
+        events=events_impact(conn, sides.territory, sides.after.read(
+            "units", where_in={"level": ["grid"]}, bbox=tuple(shapely.bounds(sides.territory))), info.effective_date),
     )
 
 

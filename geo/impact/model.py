@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from geo.impact.events import EventsImpact
+
 SCHEMA_VERSION = "1"
 
 # new: a unit the change creates (a split's new grid); retired: a unit a merge retires.
@@ -405,3 +407,4 @@ class ImpactReport(BaseModel):
     residents_groups: list[dict[str, Any]] = Field(default_factory=list, description=(
         "居民小组调整: per community losing buildings, its stored residents' groups unchanged, moving whole "
         "or split (geo.impact.groups)."))
+    events: EventsImpact | None = Field(default=None, description="Events in the moved area (geo/impact/events.py).")
