@@ -9,7 +9,8 @@ DEMO_DB := var/gridgov.sqlite
 export SPATIALITE_LIBRARY_PATH ?= mod_spatialite
 
 RUNTIME_PACKAGES := libsqlite3-mod-spatialite libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
-TEST_PACKAGES := $(RUNTIME_PACKAGES) chromium fonts-noto-cjk poppler-utils
+# gdal-bin: ogrinfo/ogr2ogr, a real OGC API Features client in tests/test_ogc_clients.py
+TEST_PACKAGES := $(RUNTIME_PACKAGES) chromium fonts-noto-cjk poppler-utils gdal-bin
 
 .PHONY: run test lint typecheck demo system-packages test-system-packages bench clean
 

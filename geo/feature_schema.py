@@ -140,11 +140,12 @@ def get_collection(collection_id: str) -> Collection:
 
 
 def _json_type(f: Field) -> dict[str, Any]:
+    # One type per property, as ldproxy and tipg write it: GDAL's OAPIF driver reads only a plain
+    # "type" (with "format": "date") to type its fields. Fields that may be null are the ones not
+    # listed in "required".
     base: dict[str, Any] = {"type": "integer"} if f.type == "integer" else {"type": "string"}
     if f.type == "date":
         base["format"] = "date"
-    if f.nullable:
-        base["type"] = [base["type"], "null"]
     return base
 
 
@@ -166,5 +167,6 @@ def json_schema(coll: Collection, role: str, *, schema_id: str, queryables: bool
         "title": coll.title,
         "description": coll.description,
         "properties": properties,
+        "required": [f.name for f in fields if not f.nullable],
         "additionalProperties": not queryables,
     }

@@ -108,6 +108,9 @@ def _describe(request: Request, conn: Any, coll: Collection) -> dict[str, Any]:
              "title": "queryable properties"},
             {"href": _url(request, base + "/schema"), "rel": "describedby", "type": SCHEMA_JSON,
              "title": "schema of the features' properties"},
+            # GDAL's OAPIF driver (3.x) looks for this spelling to type fields (dates, integers).
+            {"href": _url(request, base + "/schema"), "rel": "describedBy", "type": SCHEMA_JSON,
+             "title": "schema of the features' properties"},
         ],
     }
 
