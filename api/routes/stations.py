@@ -7,6 +7,8 @@ import io
 from collections.abc import Sequence
 from typing import Annotated, Any
 
+import numpy as np
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
@@ -14,12 +16,12 @@ from pydantic import ValidationError
 
 from api.deps import ReadEngineDep
 from api.errors import field_path
-from api.params import AsOfDep, PointDep, check_point, data_extent, parse_datetime
-from api.schemas import BatchAnswer, BatchPoint, BatchRequest, BatchResponse, NearestResponse
+from api.params import AsOfDep, PointDep, check_points, data_extent, parse_datetime
+from api.schemas import BatchPoint, BatchRequest, BatchResponse, NearestResponse
 from api.security import ReaderDep
 from geo.domain import STATION_KINDS
 from geo.errors import InvalidInput
-from geo.nearest import NearStation, nearest_batch, nearest_stations, read_station_rows
+from geo.nearest import NearStation, nearest_indices, nearest_stations, read_station_rows
 
 router = APIRouter(prefix="/stations", tags=["query"])
 
@@ -130,7 +132,8 @@ async def _parse_batch(request: Request) -> BatchRequest:
 
 @router.post(
     "/nearest",
-    response_model=BatchResponse,
+    response_model=None,
+    responses={200: {"model": BatchResponse}},
     summary="Nearest stations to many points",
     openapi_extra={
         "requestBody": {
@@ -153,26 +156,39 @@ async def nearest_many(
     if len(batch.points) > limit:
         raise InvalidInput(f"{len(batch.points)} points is more than the {limit} allowed per request",
                            field="points")
-    extent = data_extent(request)
-    for i, p in enumerate(batch.points):
-        check_point(p.lon, p.lat, extent, prefix=f"points[{i}].")
+    lons = np.fromiter((p.lon for p in batch.points), dtype=float, count=len(batch.points))
+    lats = np.fromiter((p.lat for p in batch.points), dtype=float, count=len(batch.points))
+    check_points(lons, lats, data_extent(request))
     kinds = check_kinds(batch.kind)
     as_of = parse_datetime(batch.datetime)
 
-    def answer() -> list[list[NearStation]]:
+    def answer() -> tuple[list, np.ndarray, np.ndarray]:
         with request.app.state.engine.connect() as conn:
             rows = read_station_rows(conn, as_of=as_of, kinds=kinds)
-        return nearest_batch(rows, [p.lon for p in batch.points], [p.lat for p in batch.points], k=batch.k,
-                             max_distance_m=batch.max_distance_m)
+        s_lon = np.array([r[7] for r in rows], dtype=float)
+        s_lat = np.array([r[8] for r in rows], dtype=float)
+        idx, dist = nearest_indices(s_lon, s_lat, lons, lats, k=batch.k, max_distance_m=batch.max_distance_m)
+        return rows, idx, dist
 
-    answers = await run_in_threadpool(answer)
+    rows, idx, dist = await run_in_threadpool(answer)
     if format == "csv":
+        answers = [[NearStation.from_row(rows[int(j)], float(d)) for j, d in zip(ii, dd, strict=True) if j >= 0]
+                   for ii, dd in zip(idx, dist, strict=True)]
         return _csv_response(batch.points, answers)
-    return BatchResponse(results=[
-        BatchAnswer(index=i, id=p.id, lon=p.lon, lat=p.lat,
-                    stations=[_properties(s, r + 1) for r, s in enumerate(a)])  # type: ignore[misc]
-        for i, (p, a) in enumerate(zip(batch.points, answers, strict=True))
-    ])
+    return Response(_batch_json(batch.points, rows, idx, dist), media_type="application/json")
+
+
+def _batch_json(points: list[BatchPoint], rows: list, idx: np.ndarray, dist: np.ndarray) -> bytes:
+    """The BatchResponse body, encoded in one orjson call (no pydantic object per answer)."""
+    stations = [{"code": r[0], "name": r[1], "name_en": r[2], "kind": r[3], "capacity": r[4],
+                 "community_code": r[5], "community_name": r[6]} for r in rows]
+    rounded = np.round(dist, 3).tolist()
+    results = []
+    for i, (p, ii, dd) in enumerate(zip(points, idx.tolist(), rounded, strict=True)):
+        found = [{**stations[j], "distance_m": d, "rank": rank}
+                 for rank, (j, d) in enumerate(zip(ii, dd, strict=True), start=1) if j >= 0]
+        results.append({"index": i, "id": p.id, "lon": p.lon, "lat": p.lat, "stations": found})
+    return orjson.dumps({"results": results})
 
 
 def _csv_response(points: list[BatchPoint], answers: list[list[NearStation]]) -> Response:
