@@ -67,9 +67,15 @@ def _schema_30(schema: Any) -> Any:
     return out
 
 
+_HOISTED: dict[str, Any] = {}
+
+
 def _media_30(content: dict[str, Any]) -> None:
     for media in content.values():
         if isinstance(media, dict) and "schema" in media:
+            # A model's own schema inlined by a route (openapi_extra) keeps its sub-models in $defs;
+            # 3.0 has no $defs, so they move to components (refs already point there).
+            _HOISTED.update(media["schema"].pop("$defs", {}) if isinstance(media["schema"], dict) else {})
             media["schema"] = _schema_30(media["schema"])
 
 
@@ -128,9 +134,12 @@ def to_openapi30(doc: dict[str, Any]) -> dict[str, Any]:
                 _operation_30(operation)
                 if path.startswith("/collections/") and path.endswith("/items"):
                     _ogc_items_parameters(operation)
-    components = doc.get("components", {})
-    for name, schema in components.get("schemas", {}).items():
-        components["schemas"][name] = _schema_30(schema)
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for name, schema in _HOISTED.items():
+        schemas.setdefault(name, schema)
+    for name, schema in schemas.items():
+        schemas[name] = _schema_30(schema)
     _collection_paths(doc)
     return doc
 

@@ -97,9 +97,12 @@ def _where(conn: Connection, coll: Collection, query: Query, role: str) -> tuple
     return " AND ".join(clauses) or "1 = 1", params
 
 
-def _select(coll: Collection, role: str) -> str:
+def _select(coll: Collection, role: str, *, counted: bool = False) -> str:
+    """Code, visible columns, validity, WKB, and (``counted``) the number of rows matched, in one round trip."""
     columns = ", ".join(f.name for f in coll.columns(role))
-    return f"SELECT code, {columns + ', ' if columns else ''}valid_from, valid_to, ST_AsBinary(geom) FROM {coll.table}"
+    count = ", count(*) OVER ()" if counted else ""
+    return (f"SELECT code, {columns + ', ' if columns else ''}valid_from, valid_to, ST_AsBinary(geom){count} "
+            f"FROM {coll.table}")
 
 
 def _totals_day(period: Period, valid_from: Any, valid_to: Any, today: dt.date) -> dt.date:
@@ -120,32 +123,46 @@ def _totals(
         return None
     n = len(coll.columns(role))
     today = dt.date.today()
-    days = [_totals_day(period, r[n + 1], r[n + 2], today) for r in rows]
-    out: list[list[int]] = [[] for _ in rows]
-    for day in set(days):
-        picked = [i for i, d in enumerate(days) if d == day]
-        table = cache.get(conn, day).reindex([rows[i][0] for i in picked])
-        values = table[names].fillna(0).astype("int64").to_numpy().tolist()
-        for i, v in zip(picked, values, strict=True):
-            out[i] = v
-    return out
+    if period.start is not None and period.start == period.end:  # an instant: one day for every row
+        days = [period.start] * len(rows)
+    else:
+        days = [_totals_day(period, r[n + 1], r[n + 2], today) for r in rows]
+    zeros = [0] * len(names)
+    lookups = {day: _lookup(cache.get(conn, day), tuple(names)) for day in set(days)}
+    return [lookups[day].get(r[0], zeros) for r, day in zip(rows, days, strict=True)]
+
+
+_LOOKUPS: dict[tuple[int, tuple[str, ...]], tuple[Any, dict[str, list[int]]]] = {}
+
+
+def _lookup(table: Any, names: tuple[str, ...]) -> dict[str, list[int]]:
+    """Totals of every unit as a dict of plain ints, built once per totals table (the cache's frames live on)."""
+    key = (id(table), names)
+    hit = _LOOKUPS.get(key)
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    values = table[list(names)].fillna(0).astype("int64").to_numpy().tolist()
+    lookup = dict(zip(table.index.tolist(), values, strict=True))
+    if len(_LOOKUPS) >= 16:
+        _LOOKUPS.pop(next(iter(_LOOKUPS)))
+    _LOOKUPS[key] = (table, lookup)
+    return lookup
 
 
 def _features(coll: Collection, role: str, rows: Sequence[Any], totals: list[list[int]] | None) -> list[dict[str, Any]]:
     if not rows:
         return []
-    keys = [f.name for f in coll.columns(role)]
-    total_keys = [f.name for f in coll.totals(role)]
+    keys = ("code", *(f.name for f in coll.columns(role)))
     n = len(keys)
-    geometries = shapely.to_geojson(shapely.from_wkb([bytes(r[-1]) for r in rows])).tolist()
-    features = []
-    for i, (row, geometry) in enumerate(zip(rows, geometries, strict=True)):
-        props = {"code": row[0], **dict(zip(keys, row[1:n + 1], strict=True))}
-        if totals is not None:
-            props.update(zip(total_keys, totals[i], strict=True))
-        features.append({"type": "Feature", "id": row[0], "geometry": orjson.Fragment(geometry),
-                         "properties": props})
-    return features
+    geometries = shapely.to_geojson(shapely.from_wkb([bytes(r[n + 2]) for r in rows])).tolist()
+    if totals is None:
+        values = [tuple(r[:n]) for r in rows]
+    else:
+        keys += tuple(f.name for f in coll.totals(role))
+        values = [tuple(r[:n]) + tuple(t) for r, t in zip(rows, totals, strict=True)]
+    fragment = orjson.Fragment
+    return [{"type": "Feature", "id": v[0], "geometry": fragment(g), "properties": dict(zip(keys, v, strict=True))}
+            for v, g in zip(values, geometries, strict=True)]
 
 
 def query_items(
@@ -160,11 +177,14 @@ def query_items(
 ) -> Page:
     """Features of ``coll`` meeting ``query`` as ``role`` may see them, ordered by code and version, one page."""
     where, params = _where(conn, coll, query, role)
-    matched = conn.execute(text(f"SELECT count(*) FROM {coll.table} WHERE {where}"), params).scalar_one()
     rows = conn.execute(
-        text(f"{_select(coll, role)} WHERE {where} ORDER BY code, version LIMIT :limit OFFSET :offset"),
+        text(f"{_select(coll, role, counted=True)} WHERE {where} ORDER BY code, version LIMIT :limit OFFSET :offset"),
         {**params, "limit": limit, "offset": offset},
     ).all()
+    if rows:
+        matched = rows[0][-1]
+    else:  # past the end (or nothing matches): the window count has no row to ride on
+        matched = conn.execute(text(f"SELECT count(*) FROM {coll.table} WHERE {where}"), params).scalar_one()
     unit_totals = _totals(conn, totals, coll, role, query.period, rows)
     return Page(_features(coll, role, rows, unit_totals), int(matched))
 

@@ -138,7 +138,8 @@ async def _parse_batch(request: Request) -> BatchRequest:
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}},
+                "application/json": {"schema": BatchRequest.model_json_schema(
+                    ref_template="#/components/schemas/{model}")},
                 "text/csv": {"schema": {"type": "string"}, "example": "id,lon,lat\na,105.9437,26.2455\n"},
             },
             "required": True,
