@@ -21,12 +21,13 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import numpy as np
 import orjson
-from common import database_url, free_port, summary, timings_ms
+from common import database_url, free_port, summary
 from sqlalchemy import text
 
 from geo.db import make_engine
@@ -101,48 +102,76 @@ def run(scale: int, n: int, tipg_venv: Path) -> dict[str, dict[str, float]]:
                         "ST_AsBinary(geom) FROM units WHERE level = 'grid' AND valid_to IS NULL "
                         "ORDER BY code LIMIT 1000")
         stations = read_station_rows(conn, as_of=dt.date.today(), kinds=None)
-        results = {"raw SQL, page of 1000 (floor a)": summary(timings_ms(lambda i: conn.execute(page_sql).all(),
-                                                                         n, warmup=5))}
-    engine.dispose()
+    results: dict[str, dict[str, float]] = {}
+    raw = engine.connect()
+
+    def raw_page(i: int) -> None:
+        raw.execute(page_sql).all()
+
     boxes = _boxes(extent, n * 5)
     rng = np.random.default_rng(7)
     pts = rng.uniform(extent[:2], extent[2:], size=(10_000, 2))
     s_lon = np.array([r[7] for r in stations], dtype=float)
     s_lat = np.array([r[8] for r in stations], dtype=float)
-    for k in (1, 5):
-        results[f"in-memory nearest x10000 k={k} (floor)"] = summary(timings_ms(
-            lambda i, k=k: nearest_indices(s_lon, s_lat, pts[:, 0], pts[:, 1], k=k), 5, warmup=2))
     servers = {"gridgov": _start_gridgov(url), "tipg": _start_tipg(url, tipg_venv)}
     paths = {"gridgov": "/collections/grids/items", "tipg": f"/collections/public.{VIEW}/items"}
+    clients = {name: httpx.Client(base_url=base, headers={"Accept-Encoding": "gzip"}, timeout=120)
+               for name, (_, base) in servers.items()}
     try:
-        for name, (_, base) in servers.items():
-            with httpx.Client(base_url=base, headers={"Accept-Encoding": "gzip"}, timeout=60) as client:
-                def page(i: int, client: httpx.Client = client, name: str = name) -> None:
-                    r = client.get(paths[name], params={"limit": 1000})
-                    assert r.status_code == 200 and len(r.json()["features"]) == 1000, r.text[:300]
+        def page(name: str) -> Callable[[int], None]:
+            def call(i: int) -> None:
+                r = clients[name].get(paths[name], params={"limit": 1000})
+                assert r.status_code == 200 and len(r.json()["features"]) == 1000, r.text[:300]
+            return call
 
-                def boxed(i: int, client: httpx.Client = client, name: str = name) -> None:
-                    r = client.get(paths[name], params={"limit": 100, "bbox": boxes[i % len(boxes)]})
-                    assert r.status_code == 200, r.text[:300]
+        def boxed(name: str) -> Callable[[int], None]:
+            def call(i: int) -> None:
+                r = clients[name].get(paths[name], params={"limit": 100, "bbox": boxes[i % len(boxes)]})
+                assert r.status_code == 200, r.text[:300]
+            return call
 
-                results[f"{name} items limit=1000"] = summary(timings_ms(page, n, warmup=3))
-                results[f"{name} items bbox ~1 km², limit=100"] = summary(timings_ms(boxed, n * 5, warmup=10))
-                if name == "gridgov":
-                    results["gridgov GET /conformance (floor b)"] = summary(
-                        timings_ms(lambda i, c=client: c.get("/conformance"), n * 5, warmup=10))
-                    batch = {"points": [{"lon": float(x), "lat": float(y)} for x, y in pts]}
-                    for k in (1, 5):
-                        def post(i: int, client: httpx.Client = client, body: bytes = orjson.dumps({**batch, "k": k})
-                                 ) -> None:
-                            r = client.post("/stations/nearest", content=body,
+        # Calls alternate between the servers (and the floors), so load on the machine hits all alike.
+        results.update(interleaved({"gridgov items limit=1000": page("gridgov"), "tipg items limit=1000":
+                                    page("tipg"), "raw SQL, page of 1000 (floor a)": raw_page,
+                                    "gridgov GET /conformance (floor b)":
+                                    lambda i: clients["gridgov"].get("/conformance")}, n, 3))
+        results.update(interleaved({"gridgov items bbox ~1 km², limit=100": boxed("gridgov"),
+                                    "tipg items bbox ~1 km², limit=100": boxed("tipg")}, n * 5, 10))
+        batch = {"points": [{"lon": float(x), "lat": float(y)} for x, y in pts]}
+        for k in (1, 5):
+            body = orjson.dumps({**batch, "k": k})
+
+            def post(i: int, body: bytes = body) -> None:
+                r = clients["gridgov"].post("/stations/nearest", content=body,
                                             headers={"content-type": "application/json"})
-                            assert r.status_code == 200, r.text[:300]
-                        results[f"gridgov POST /stations/nearest x10000 k={k}"] = summary(timings_ms(post, 5, 1))
+                assert r.status_code == 200, r.text[:300]
+
+            def floor(i: int, k: int = k) -> None:
+                nearest_indices(s_lon, s_lat, pts[:, 0], pts[:, 1], k=k)
+
+            results.update(interleaved({f"gridgov POST /stations/nearest x10000 k={k}": post,
+                                        f"in-memory nearest x10000 k={k} (floor)": floor}, 7, 1))
     finally:
+        for client in clients.values():
+            client.close()
         for proc, _ in servers.values():
             proc.terminate()
             proc.wait()
+        raw.close()
+        engine.dispose()
     return results
+
+
+def interleaved(funcs: dict[str, Callable[[int], object]], n: int, warmup: int) -> dict[str, dict[str, float]]:
+    """Each function n times, taking turns; p50/p99 of each (ms)."""
+    samples: dict[str, list[float]] = {name: [] for name in funcs}
+    for i in range(warmup + n):
+        for name, func in funcs.items():
+            started = time.perf_counter()
+            func(i)
+            if i >= warmup:
+                samples[name].append((time.perf_counter() - started) * 1000.0)
+    return {name: summary(s) for name, s in samples.items()}
 
 
 def main() -> None:
