@@ -1,7 +1,7 @@
 """`/locate` and `/stations/nearest` beside a bare FastAPI + psycopg-pool app running the same SQL (bench/bare_app.py).
 
 Both served by one uvicorn worker on the same PostGIS database, called alternately at the same
-random points over HTTP keep-alive. Goal: gridgov p50 at most 1.2x the bare app's.
+random points over HTTP keep-alive, taking turns. Goal: gridgov p50 at most 1.2x the bare app's.
 
     PYTHONPATH=$PWD .venv/bin/python bench/bare_latency.py [--scale 1] [-n 1000]
 """
@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import httpx
-from common import database_url, free_port, summary, timings_ms
-from ogc_items import _start_gridgov, _wait
+from common import database_url, free_port
+from ogc_items import _start_gridgov, _wait, interleaved
 from query_latency import _points
 
 HERE = Path(__file__).resolve().parent
@@ -41,11 +41,13 @@ def run(scale: int, n: int) -> dict[str, dict[str, float]]:
     try:
         clients = {name: httpx.Client(base_url=base) for name, (_, base) in servers.items()}
         for path in ("/locate", "/stations/nearest"):
+            calls = {}
             for name, client in clients.items():
                 def call(i: int, client: httpx.Client = client, path: str = path) -> None:
                     r = client.get(path, params={"lon": points[i % n][0], "lat": points[i % n][1]})
                     assert r.status_code == 200, r.text[:200]
-                results[f"{name} GET {path}"] = summary(timings_ms(call, n, warmup=50))
+                calls[f"{name} GET {path}"] = call
+            results.update(interleaved(calls, n, 50))  # taking turns: load on the machine hits both alike
         for client in clients.values():
             client.close()
     finally:
