@@ -19,7 +19,8 @@ from geo.features import Box, Period
 # and the CRS84 ``crs``/``bbox-crs`` are accepted because common clients send them.
 ITEMS_PARAMETERS = frozenset({"limit", "offset", "bbox", "bbox-crs", "datetime", "crs", "f"})
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-_CRS84_NAMES = {CRS84, "http://www.opengis.net/def/crs/OGC/1.3/CRS84h", "http://www.opengis.net/def/crs/EPSG/0/4326"}
+# EPSG:4326 is not among them: its axis order is lat/lon, and coordinates here are lon/lat.
+_CRS84_NAMES = {CRS84, "http://www.opengis.net/def/crs/OGC/1.3/CRS84h"}
 
 
 class BadParameter(InvalidInput):

@@ -164,6 +164,7 @@ def test_queryables_are_json_schema_and_filter_items(client) -> None:
         ({"ooga": "booga"}, "ooga"),
         ({"capacity": "many"}, "capacity"),
         ({"crs": "http://www.opengis.net/def/crs/EPSG/0/3857"}, "crs"),
+        ({"bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"}, "bbox-crs"),  # lat/lon axis order
     ],
 )
 def test_bad_parameters_are_400_with_our_error_body(client, params: dict, field: str) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api.deps import ReadEngineDep
@@ -63,13 +63,13 @@ def nearest(
     max_distance_m: Annotated[
         float | None, Query(gt=0, allow_inf_nan=False, description="Only stations within this distance (m).")
     ] = None,
-) -> JSONResponse:
+) -> Response:
     """The k stations nearest to the point by geodesic distance (WGS84 ellipsoid), nearest first."""
     kinds = check_kinds(kind)
     with engine.connect() as conn:
         found = nearest_stations(conn, point.lon, point.lat, as_of=as_of, k=k, kinds=kinds,
                                  max_distance_m=max_distance_m)
-    return JSONResponse({
+    return Response(orjson.dumps({
         "type": "FeatureCollection",
         "query": {"lon": point.lon, "lat": point.lat, "k": k, "kind": kinds, "max_distance_m": max_distance_m,
                   "as_of": as_of.isoformat()},
@@ -78,7 +78,7 @@ def nearest(
              "properties": _properties(s, i + 1)}
             for i, s in enumerate(found)
         ],
-    })
+    }), media_type="application/json")
 
 
 def _points_from_csv(body: bytes) -> list[BatchPoint]:
