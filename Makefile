@@ -31,7 +31,14 @@ run: system-packages $(BIN)/gridgov $(DEMO_DB)
 		$(BIN)/gridgov serve
 
 # Everything but the long runs (marked slow); under 8 minutes on an idle 2-core machine.
-test: test-system-packages $(BIN)/gridgov
+# The ogctests validator (OGC API Features Part 1 core), in its own virtualenv: its pins (pytest < 9,
+# pyarrow) must not leak into gridgov's (tests/test_ogc_clients.py runs it from here).
+OGCTESTS := .venv-ogctests/bin/python
+$(OGCTESTS):
+	$(PYTHON) -m venv .venv-ogctests
+	.venv-ogctests/bin/pip install --quiet ogctests==0.1.15
+
+test: test-system-packages $(BIN)/gridgov $(OGCTESTS)
 	@$(PYTEST) -m "not slow" $(PYTEST_ARGS) || { status=$$?; \
 		[ $$status -ne 5 ] || echo "make test: pytest collected no test" >&2; exit $$status; }
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.ogc_params import BadParameter
 from geo.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -30,6 +31,7 @@ from geo.errors import (
 log = logging.getLogger("gridgov.api")
 
 STATUS: dict[type[GridgovError], int] = {
+    BadParameter: 400,  # OGC API Features Part 1: invalid query parameters are 400
     ImportRejected: 422,
     InvalidInput: 422,
     NotFound: 404,
@@ -72,12 +74,17 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.message, exc.field, **extra), status_code=status)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+# OGC API Features answers 400 to any invalid parameter (Part 1, /req/core/query-param-invalid).
+OGC_PATHS = ("/collections",)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     field = field_path(first.get("loc", ()))
     message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
-    return JSONResponse(error_body("invalid_input", message, field), status_code=422)
+    status = 400 if request.url.path.startswith(OGC_PATHS) else 422
+    return JSONResponse(error_body("invalid_input", message, field), status_code=status)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

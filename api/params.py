@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Annotated
 
+import numpy as np
 from fastapi import Depends, Query, Request
 
 from geo.errors import InvalidInput
@@ -46,6 +47,20 @@ def check_point(lon: float, lat: float, extent: BBox | None, *, prefix: str = ""
         bound = 180 if field == "lon" else 90
         raise InvalidInput(f"{field} must be between -{bound} and {bound}", field=prefix + field)
     return Point(lon, lat)
+
+
+def check_points(lons: np.ndarray, lats: np.ndarray, extent: BBox | None, *, prefix: str = "points") -> None:
+    """:func:`check_point` over arrays at once; the first bad point is reported as ``points[i].lon``."""
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(lons) & np.isfinite(lats) & (np.abs(lons) <= 180.0) & (np.abs(lats) <= 90.0)
+        if extent is not None:
+            inside = (lons >= extent[0]) & (lons <= extent[2]) & (lats >= extent[1]) & (lats <= extent[3])
+            swapped = (lats >= extent[0]) & (lats <= extent[2]) & (lons >= extent[1]) & (lons <= extent[3])
+            ok &= inside | ~swapped
+    bad = np.flatnonzero(~ok)
+    if len(bad):
+        i = int(bad[0])
+        check_point(float(lons[i]), float(lats[i]), extent, prefix=f"{prefix}[{i}].")
 
 
 def data_extent(request: Request) -> BBox | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import field_validator
+from pydantic_settings import NoDecode
 
 from geo.access import ROLES
 from geo.config import Settings
@@ -21,6 +24,21 @@ class ApiSettings(Settings):
     tianditu_key: str | None = None
     # Event categories as JSON [{code, name, name_en, due_hours, weight}]; empty: the default catalogue.
     event_categories: str | None = None
+
+    # Browser origins allowed to call the API (CORS), comma-separated or a JSON list; "*" for any. None by default.
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [o.strip().rstrip("/") for o in text.split(",") if o.strip()]
+        return value
 
     @field_validator("api_keys")
     @classmethod

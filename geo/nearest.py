@@ -203,6 +203,57 @@ def read_station_rows(conn: Connection, *, as_of: dt.date, kinds: Sequence[str] 
     return list(conn.execute(_bind(sql, kinds), params).all())
 
 
+def nearest_indices(
+    s_lon: np.ndarray,
+    s_lat: np.ndarray,
+    p_lon: np.ndarray,
+    p_lat: np.ndarray,
+    *,
+    k: int,
+    max_distance_m: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each point, the indices of the ``k`` nearest stations and their geodesic distances, exactly.
+
+    Vectorised over all points: one KD-tree query for ``k + 4`` chord-nearest candidates, one
+    pyproj call for their geodesic distances, one sort by (distance, station index). Only points
+    where a station outside the candidates could still be nearer than the k-th (its chord lower
+    bound is under the k-th distance) are refined one by one with a ball query; on real data
+    these are rare. Returns ``(idx, dist)`` of shape (points, k); -1 / inf where there is none
+    (fewer stations than k, or beyond ``max_distance_m``). Ties go to the lower station index.
+    """
+    from scipy.spatial import cKDTree
+
+    n_points, n = len(p_lon), len(s_lon)
+    idx_out = np.full((n_points, k), -1, dtype=np.int64)
+    dist_out = np.full((n_points, k), np.inf)
+    if n == 0 or n_points == 0:
+        return idx_out, dist_out
+    tree = cKDTree(_unit_vectors(s_lon, s_lat))
+    points = _unit_vectors(p_lon, p_lat)
+    extra = min(n, k + 4)
+    chords, idx = tree.query(points, k=extra)
+    chords, idx = chords.reshape(n_points, extra), idx.reshape(n_points, extra)
+    _, _, dist = GEOD.inv(np.repeat(p_lon, extra), np.repeat(p_lat, extra), s_lon[idx].ravel(), s_lat[idx].ravel())
+    dist = dist.reshape(n_points, extra)
+    order = np.lexsort((idx, dist), axis=-1)
+    idx, dist = np.take_along_axis(idx, order, -1), np.take_along_axis(dist, order, -1)
+    kk = min(k, extra)
+    idx_out[:, :kk], dist_out[:, :kk] = idx[:, :kk], dist[:, :kk]
+    if extra < n:
+        # A station beyond the candidates is at least this far: if the k-th is not nearer, refine.
+        unsure = np.nonzero(dist[:, kk - 1] >= _chord_lower_bound_m(chords.max(axis=1)))[0]
+        for i in unsure:
+            ball = np.array(tree.query_ball_point(points[i], _chord_for_m(dist[i, kk - 1]) * 1.000001), dtype=np.int64)
+            _, _, ball_dist = GEOD.inv(np.full(len(ball), p_lon[i]), np.full(len(ball), p_lat[i]),
+                                       s_lon[ball], s_lat[ball])
+            best = np.lexsort((ball, ball_dist))[:kk]
+            idx_out[i, :kk], dist_out[i, :kk] = ball[best], np.asarray(ball_dist)[best]
+    if max_distance_m is not None:
+        beyond = dist_out > max_distance_m
+        idx_out[beyond], dist_out[beyond] = -1, np.inf
+    return idx_out, dist_out
+
+
 def nearest_batch(
     rows: Sequence[tuple[Any, ...]],
     lons: Sequence[float],
@@ -212,36 +263,11 @@ def nearest_batch(
     max_distance_m: float | None = None,
 ) -> list[list[NearStation]]:
     """For each point, the ``k`` nearest of ``rows`` (from :func:`read_station_rows`), exactly."""
-    from scipy.spatial import cKDTree
-
     if not rows:
         return [[] for _ in lons]
     s_lon = np.array([r[7] for r in rows], dtype=float)
     s_lat = np.array([r[8] for r in rows], dtype=float)
-    tree = cKDTree(_unit_vectors(s_lon, s_lat))
-    p_lon, p_lat = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
-    n, extra = len(rows), min(len(rows), k + 4)
-    chords, idx = tree.query(_unit_vectors(p_lon, p_lat), k=extra)
-    chords, idx = chords.reshape(len(p_lon), extra), idx.reshape(len(p_lon), extra)
-    _, _, dist = GEOD.inv(np.repeat(p_lon, extra), np.repeat(p_lat, extra), s_lon[idx].ravel(), s_lat[idx].ravel())
-    dist = dist.reshape(len(p_lon), extra)
-    answers: list[list[NearStation]] = []
-    for i in range(len(p_lon)):
-        order = np.lexsort((idx[i], dist[i]))
-        cand_idx, cand_dist = idx[i][order], dist[i][order]
-        kth = cand_dist[min(k, extra) - 1]
-        # Exact unless a station outside the candidates could still be closer than the k-th.
-        if extra < n and kth >= _chord_lower_bound_m(chords[i, -1:])[0]:
-            ball = np.array(tree.query_ball_point(_unit_vectors(p_lon[i:i + 1], p_lat[i:i + 1])[0],
-                                                  _chord_for_m(kth) * 1.000001))
-            _, _, ball_dist = GEOD.inv(np.full(len(ball), p_lon[i]), np.full(len(ball), p_lat[i]),
-                                       s_lon[ball], s_lat[ball])
-            order = np.lexsort((ball, ball_dist))
-            cand_idx, cand_dist = ball[order], np.asarray(ball_dist)[order]
-        picked = []
-        for j, d in zip(cand_idx[:k], cand_dist[:k], strict=True):
-            if max_distance_m is not None and d > max_distance_m:
-                break
-            picked.append(NearStation.from_row(rows[int(j)], float(d)))
-        answers.append(picked)
-    return answers
+    idx, dist = nearest_indices(s_lon, s_lat, np.asarray(lons, dtype=float), np.asarray(lats, dtype=float), k=k,
+                                max_distance_m=max_distance_m)
+    return [[NearStation.from_row(rows[int(j)], float(d)) for j, d in zip(ii, dd, strict=True) if j >= 0]
+            for ii, dd in zip(idx, dist, strict=True)]

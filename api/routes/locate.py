@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from api.deps import ReadEngineDep
 from api.params import AsOfDep, PointDep, data_extent
@@ -23,7 +24,7 @@ router = APIRouter(tags=["query"])
 )
 def locate_point(
     request: Request, engine: ReadEngineDep, point: PointDep, as_of: AsOfDep, _: ReaderDep
-) -> JSONResponse:
+) -> Response:
     """The units at every level that contain the point, as of now or of a past date.
 
     A point on a boundary shared by two units resolves to the one with the lower code.
@@ -40,4 +41,5 @@ def locate_point(
         )
     refs = [{"code": u.code, "name": u.name, "name_en": u.name_en, "level": u.level} for u in found]
     by_level = {r["level"]: r for r in refs}
-    return JSONResponse({"lon": point.lon, "lat": point.lat, "as_of": as_of.isoformat(), "units": refs, **by_level})
+    body = {"lon": point.lon, "lat": point.lat, "as_of": as_of.isoformat(), "units": refs, **by_level}
+    return Response(orjson.dumps(body), media_type="application/json")
