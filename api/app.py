@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from api.errors import register_error_handlers
+from api.headers import NoSniff
 from api.routes import balance, features, health, history, imports, locate, map, proposals, reports, stations
 from api.settings import ApiSettings
 from geo.db import make_engine, schema_problem
@@ -46,6 +47,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     register_error_handlers(app)
     # Layers and OGC pages are JSON of hundreds of KB; compressed they are ~85 % smaller.
     app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(NoSniff)
     for module in (health, features, locate, stations, imports, proposals, history, map, balance, reports):
         app.include_router(module.router)
     return app

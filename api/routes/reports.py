@@ -73,7 +73,17 @@ OptionsDep = Annotated[ReportOptions, Depends(report_options)]
 def _attachment(body: bytes, media_type: str, filename: str, *, inline: bool) -> Response:
     disposition = "inline" if inline else "attachment"
     headers = {"Content-Disposition": f'{disposition}; filename="{filename}"'}
+    if media_type.startswith("text/html"):
+        headers.update(_page_headers(body.decode("utf-8")))
     return Response(body, media_type=media_type, headers=headers)
+
+
+def _page_headers(page: str) -> dict[str, str]:
+    """The report's own Content-Security-Policy (its map's scripts by hash) as a header as well."""
+    from maps.csp import policy_in
+
+    policy = policy_in(page)
+    return {"Content-Security-Policy": f"{policy}; frame-ancestors 'self'"} if policy else {}
 
 
 @router.get("/{proposal_id}/impact", response_model=ImpactReport, summary="Impact of a proposal (JSON)")
@@ -91,7 +101,8 @@ def report_html(proposal_id: int, engine: EngineDep, _: ReaderDep, options: Opti
     """One self-contained page (works offline): tables, static and interactive maps, the households list."""
     from maps.report import render_html
 
-    return HTMLResponse(render_html(compute_impact(engine, proposal_id, norms=options.norms), options.lang))
+    page = render_html(compute_impact(engine, proposal_id, norms=options.norms), options.lang)
+    return HTMLResponse(page, headers=_page_headers(page))
 
 
 @router.get("/{proposal_id}/report.pdf", summary="Impact report (A4 PDF)",

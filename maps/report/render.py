@@ -52,8 +52,11 @@ def _page(report: ImpactReport, lang: str, mode: str) -> str:
 
         interactive = render_interactive_map(report, lang)
     households = household_rows(report, lang, HOUSEHOLD_ROWS[mode])
+    from maps.csp import report_policy
+
     return _environment().get_template("report.html.j2").render(
         report=report, lang=lang, mode=mode, title=_title(report, lang),
+        csp=report_policy(interactive) if mode == "html" else None,
         css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
         generated=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
         t=functools.partial(t, lang), tk=lambda key, **v: labels.for_kind(lang, key, report.proposal.kind, **v),
