@@ -40,7 +40,7 @@ def evil_db(db_url: str) -> str:
     engine = make_engine(db_url)
     import_dataset(engine, data, author="test", valid_from=dt.date(2024, 1, 1))
     create_proposal(engine, ProposalRequest(from_code="520499001001", to_code="520499001002",
-                                            child_codes=["520499001001001"], effective_date=dt.date(2025, 3, 1),
+                                            child_codes=("520499001001001",), effective_date=dt.date(2025, 3, 1),
                                             author="t", reason="t", document_ref="t"))
     engine.dispose()
     return db_url
