@@ -10,6 +10,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from api.errors import register_error_handlers
 from api.headers import NoSniff
+from api.limits import KeyThenBodyLimit
 from api.routes import balance, features, health, history, imports, locate, map, proposals, reports, stations
 from api.settings import ApiSettings
 from geo.db import make_engine, schema_problem
@@ -48,6 +49,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     # Layers and OGC pages are JSON of hundreds of KB; compressed they are ~85 % smaller.
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(NoSniff)
+    app.add_middleware(KeyThenBodyLimit)  # the key of a write, then the body's size, before the body is read
     for module in (health, features, locate, stations, imports, proposals, history, map, balance, reports):
         app.include_router(module.router)
     return app

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from api import offload
 from api.deps import EngineDep
+from api.limits import expensive, run_bounded
 from api.security import ReaderDep
 from geo.errors import InvalidInput
 from geo.impact import ImpactReport, Norms, compute_impact
@@ -106,12 +108,16 @@ def report_html(proposal_id: int, engine: EngineDep, _: ReaderDep, options: Opti
 
 
 @router.get("/{proposal_id}/report.pdf", summary="Impact report (A4 PDF)",
-            responses={200: {"content": {"application/pdf": {}}}})
-def report_pdf(proposal_id: int, engine: EngineDep, _: ReaderDep, options: OptionsDep) -> Response:
-    """The report laid out for A4 (WeasyPrint), Chinese text in a CJK font."""
-    from maps.report import render
+            responses={200: {"content": {"application/pdf": {}}}}, dependencies=[Depends(expensive)])
+async def report_pdf(request: Request, proposal_id: int, _: ReaderDep, options: OptionsDep) -> Response:
+    """The report laid out for A4 (WeasyPrint), Chinese text in a CJK font.
 
-    body, media, name = render(compute_impact(engine, proposal_id, norms=options.norms), "pdf", options.lang)
+    Seconds of work: a few at once and a few a minute per client (429), in a child process within
+    ``GRIDGOV_COMPUTE_BUDGET_S``.
+    """
+    settings = request.app.state.settings
+    body, media, name = await run_bounded(request, offload.report, settings.database_url, proposal_id,
+                                          options.norms, "pdf", options.lang, budget_s=settings.compute_budget_s)
     return _attachment(body, media, name, inline=True)
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from api.deps import ReadEngineDep
 from api.errors import field_path
+from api.limits import check_answer_size, read_batch_body
 from api.params import AsOfDep, PointDep, check_point, data_extent, parse_datetime
 from api.schemas import BatchAnswer, BatchPoint, BatchRequest, BatchResponse, NearestResponse
 from api.security import ReaderDep
@@ -109,7 +110,7 @@ async def _batch_request(request: Request) -> BatchRequest:
 
 async def _parse_batch(request: Request) -> BatchRequest:
     content_type = request.headers.get("content-type", "")
-    body = await request.body()
+    body = await read_batch_body(request, request.app.state.settings.max_batch_points)
     if "csv" in content_type:
         q = request.query_params
         return BatchRequest(
@@ -157,6 +158,7 @@ async def nearest_many(
     for i, p in enumerate(batch.points):
         check_point(p.lon, p.lat, extent, prefix=f"points[{i}].")
     kinds = check_kinds(batch.kind)
+    check_answer_size(len(batch.points), batch.k, request.app.state.settings.max_batch_answers)
     as_of = parse_datetime(batch.datetime)
 
     def answer() -> list[list[NearStation]]:

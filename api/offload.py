@@ -1,0 +1,52 @@
+"""Expensive computations as module-level functions that a child process can run (see ``run_bounded``).
+
+Each opens its own engine from the database URL: the server's pool is never held while they compute,
+and killing the child (time budget spent, client gone) leaves the server's connections untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+
+def grid_plan(database_url: str, body_json: str) -> dict[str, Any]:
+    """POST /grid-splits: the plan as its JSON dict."""
+    from api.routes.balance import GridSplitRequest
+    from geo.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        return GridSplitRequest.model_validate_json(body_json).grid_plan(engine).as_dict()
+    finally:
+        engine.dispose()
+
+
+def grid_plan_drafts(database_url: str, body_json: str, author: str) -> dict[str, Any]:
+    """POST /grid-splits/drafts: the plan, its suggestions stored as drafts (one transaction)."""
+    from api.routes.balance import GridDraftRequest
+    from geo.balance.drafts import draft_grid_plan
+    from geo.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        body = GridDraftRequest.model_validate_json(body_json)
+        plan = body.grid_plan(engine)
+        draft_grid_plan(engine, plan, effective_date=body.effective_date or dt.date.today(), author=author,
+                        reason=body.reason, document_ref=body.document_ref)
+        return plan.as_dict()
+    finally:
+        engine.dispose()
+
+
+def report(database_url: str, proposal_id: int, norms: Any, fmt: str, lang: str) -> tuple[bytes, str, str]:
+    """An impact report rendered as ``fmt`` (the PDF takes seconds: WeasyPrint)."""
+    from geo.db import make_engine
+    from geo.impact import compute_impact
+    from maps.report import render
+
+    engine = make_engine(database_url)
+    try:
+        return render(compute_impact(engine, proposal_id, norms=norms), fmt, lang)
+    finally:
+        engine.dispose()
