@@ -21,6 +21,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geo.cells import restore_cell, safe_cell
 from geo.crs import WGS84, geometries_gcj02_to_wgs84
 from geo.errors import InvalidInput, Problem
 from geo.interchange import LAYERS, LayerSpec
@@ -156,9 +157,10 @@ def _read_csv(file: Path, problems: list[Problem]) -> gpd.GeoDataFrame:
 def _csv_frame(file: Path) -> pd.DataFrame:
     """All columns as text; UTF-8 (with or without BOM), falling back to GB18030 (Chinese Excel)."""
     try:
-        return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     except UnicodeDecodeError:
-        return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="gb18030")
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="gb18030")
+    return frame.map(restore_cell)  # undo the formula guard of an export
 
 
 def _empty(spec: LayerSpec) -> gpd.GeoDataFrame:
@@ -297,6 +299,9 @@ def _write_csv(frame: gpd.GeoDataFrame, file: Path) -> None:
     """WKT in ``geometry`` (full precision) and, for points, ``lon``/``lat``; UTF-8 with BOM for Excel."""
     geoms = np.asarray(frame.geometry.values, dtype=object)
     table = pd.DataFrame(frame.drop(columns="geometry"))
+    for column in table.columns:  # text a spreadsheet would run as a formula gets a leading '
+        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column].dtype):
+            table[column] = table[column].map(safe_cell)
     table["geometry"] = shapely.to_wkt(geoms, rounding_precision=-1)
     if len(geoms) and (shapely.get_type_id(geoms) == shapely.GeometryType.POINT).all():
         table["lon"], table["lat"] = shapely.get_x(geoms), shapely.get_y(geoms)

@@ -19,6 +19,7 @@ from api.security import PlannerDep, ReaderDep
 from geo.balance import BalanceOptions, Band, LoadOptions, LoadQuery, allocate, read_grid_plan, read_load, suggest_moves
 from geo.balance.load import COMMUNITY_COLUMNS, SUBDISTRICT_COLUMNS, records
 from geo.balance.splits import GridPlan, village_band_of
+from geo.cells import safe_cell
 
 router = APIRouter(tags=["balance"])
 ExpensiveDep = Depends(expensive)  # a few at once, a few a minute per client (429 beyond)
@@ -78,7 +79,7 @@ def load(
         columns = COMMUNITY_COLUMNS if level == "community" else SUBDISTRICT_COLUMNS
         writer = csv.DictWriter(out, fieldnames=list(columns))
         writer.writeheader()
-        writer.writerows(records(table))
+        writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in records(table))
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="load-{as_of.isoformat()}.csv"'})
     return JSONResponse({"as_of": as_of.isoformat(), "level": level, "options": options.__dict__,

@@ -18,6 +18,7 @@ from api.limits import check_answer_size, read_batch_body
 from api.params import AsOfDep, PointDep, check_point, data_extent, parse_datetime
 from api.schemas import BatchAnswer, BatchPoint, BatchRequest, BatchResponse, NearestResponse
 from api.security import ReaderDep
+from geo.cells import safe_row
 from geo.domain import STATION_KINDS
 from geo.errors import InvalidInput
 from geo.nearest import NearStation, nearest_batch, nearest_stations, read_station_rows
@@ -184,6 +185,6 @@ def _csv_response(points: list[BatchPoint], answers: list[list[NearStation]]) ->
                      "community_code", "community_name", "distance_m"])
     for i, (p, found) in enumerate(zip(points, answers, strict=True)):
         for rank, s in enumerate(found, start=1):
-            writer.writerow([i, p.id or "", p.lon, p.lat, rank, s.code, s.name, s.kind, s.community_code,
-                             s.community_name or "", f"{s.distance_m:.3f}"])
+            writer.writerow(safe_row([i, p.id or "", p.lon, p.lat, rank, s.code, s.name, s.kind,
+                                      s.community_code, s.community_name or "", f"{s.distance_m:.3f}"]))
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
