@@ -39,14 +39,18 @@ def grid_plan_drafts(database_url: str, body_json: str, author: str) -> dict[str
         engine.dispose()
 
 
-def report(database_url: str, proposal_id: int, norms: Any, fmt: str, lang: str) -> tuple[bytes, str, str]:
-    """An impact report rendered as ``fmt`` (the PDF takes seconds: WeasyPrint)."""
+def report(database_url: str, proposal_id: int, norms: Any, fmt: str, lang: str,
+           households: bool = True) -> tuple[bytes, str, str]:
+    """An impact report rendered as ``fmt`` (the PDF takes seconds: WeasyPrint); ``households``: with the list."""
     from geo.db import make_engine
     from geo.impact import compute_impact
     from maps.report import render
 
     engine = make_engine(database_url)
     try:
-        return render(compute_impact(engine, proposal_id, norms=norms), fmt, lang)
+        report = compute_impact(engine, proposal_id, norms=norms)
+        if not households:
+            report = report.model_copy(update={"households": []})
+        return render(report, fmt, lang)
     finally:
         engine.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from geo.db import migrate
 
 TABLES = {"units", "buildings", "stations", "proposals", "change_log", "api_keys", "alembic_version"}
-HEAD = "0005"
+HEAD = "0008"
 
 
 def test_migration_creates_every_table(engine: Engine) -> None:
