@@ -54,3 +54,19 @@ def report(database_url: str, proposal_id: int, norms: Any, fmt: str, lang: str,
         return render(report, fmt, lang)
     finally:
         engine.dispose()
+
+
+def import_file(database_url: str, path: str, crs: str | None, gcj02: bool, author: str, valid_from: dt.date,
+                document_ref: str | None) -> dict[str, Any]:
+    """POST /imports: read and load a dataset (all or nothing); the summary as a dict."""
+    from geo.db import make_engine
+    from geo.importer import import_dataset
+    from geo.io import read_dataset
+
+    engine = make_engine(database_url)
+    try:
+        dataset = read_dataset(path, crs=crs, gcj02=gcj02)
+        return import_dataset(engine, dataset, author=author, valid_from=valid_from,
+                              document_ref=document_ref).as_dict()
+    finally:
+        engine.dispose()

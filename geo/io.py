@@ -110,7 +110,24 @@ def _layer_files(source: Path) -> dict[str, tuple[Path, str | None]]:
         names = {str(row[0]) for row in pyogrio.list_layers(source)}
     except Exception as exc:  # noqa: BLE001 - GDAL raises many kinds; all mean "unreadable"
         raise InvalidInput(f"cannot read {source}: {exc}", field="path") from exc
-    return {name: (source, name) for name in LAYERS if name in names}
+    found = {name: (source, name) for name in LAYERS if name in names}
+    views = sorted(name for name in found if name not in _feature_tables(source))
+    if views:  # a view runs arbitrary SQL when read (a recursive query ran for 138 s)
+        raise InvalidInput(f"layer(s) {', '.join(views)} of {source.name} are views, not feature tables; "
+                           "only tables are read", field="path")
+    return found
+
+
+def _feature_tables(source: Path) -> set[str]:
+    """The real tables of a GeoPackage (SQLite), opened read-only; empty for other formats."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as conn:
+            conn.execute("PRAGMA query_only = 1")
+            return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return set(LAYERS)  # not SQLite (another GDAL format): no views to fear
 
 
 def _read_layer(file: Path, layer: str | None, problems: list[Problem]) -> gpd.GeoDataFrame:
