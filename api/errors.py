@@ -168,6 +168,38 @@ class RefuseNulInUrl:
         return None
 
 
+class CatchFaults:
+    """Answer an unhandled exception with the JSON 500 here, inside Starlette's ServerErrorMiddleware.
+
+    That middleware re-raises after answering, and uvicorn then drops the keep-alive connection:
+    every other request the client had queued on it failed too. Plain ASGI, like RefuseNulInUrl.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence, logged with its traceback
+            log.exception("unhandled server fault", exc_info=exc)
+            if started:
+                raise
+            body = error_body("server_error", "internal server error", message_zh="服务器内部错误")
+            await JSONResponse(body, status_code=500)(scope, receive, send)
+
+
 async def _database_unreachable(_: Request, exc: Exception) -> JSONResponse:
     log.error("database unreachable: %s", exc)
     return JSONResponse(error_body("database_unavailable", "the database cannot be reached",
@@ -189,4 +221,5 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _bad_value_for_database)
     app.add_exception_handler(OverflowError, _bad_value_for_database)  # an integer the driver cannot bind
     app.add_middleware(RefuseNulInUrl)
+    app.add_middleware(CatchFaults)
     app.add_exception_handler(Exception, _server_fault)
