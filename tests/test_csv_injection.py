@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import make_client
+from conftest import PLANNER_KEY, make_client
 from factories import tiny_dataset
 from typer.testing import CliRunner
 
@@ -66,7 +66,7 @@ def _no_formula(rows: list[list[str]]) -> None:
 
 def test_http_csvs_are_neutralised(formula_db: str) -> None:
     with make_client(formula_db) as client:
-        households = client.get("/proposals/1/households.csv")
+        households = client.get("/proposals/1/households.csv", headers={"X-API-Key": PLANNER_KEY})
         load = client.get("/load", params={"format": "csv"})
         nearest = client.post("/stations/nearest", params={"format": "csv", "k": 2},
                               content=f"id,lon,lat\n{PLUS},106.005,26.005\n-1,106.03,26.015\n",
