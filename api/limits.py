@@ -269,6 +269,12 @@ async def expensive(request: Request) -> typing.AsyncIterator[None]:
 
 
 def _child(target: Callable[..., Any], args: tuple[Any, ...], conn: Any) -> None:
+    import os
+
+    try:
+        os.nice(10)  # below the server's own requests: on two cores, /locate must not wait for a plan
+    except OSError:  # pragma: no cover - not permitted here: run at the same priority
+        pass
     try:
         conn.send(("ok", target(*args)))
     except BaseException as exc:  # noqa: BLE001 - every outcome goes back to the parent

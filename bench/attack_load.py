@@ -125,7 +125,10 @@ def attacker(action: Callable[[httpx.Client], int], stop: threading.Event, out: 
 
 
 def client_latency(seconds: float) -> tuple[list[float], int]:
-    """Sequential /locate calls at random demo points for ``seconds``: milliseconds each, and failures."""
+    """Sequential /locate calls at random demo points for ``seconds``: milliseconds each, and failures.
+
+    A failure is a 5xx or no answer; a 404 (a point outside the district) is a normal answer.
+    """
     rng = random.Random(7)
     samples, failures = [], 0
     deadline = time.monotonic() + seconds
@@ -134,7 +137,7 @@ def client_latency(seconds: float) -> tuple[list[float], int]:
             params = {"lon": 105.85 + rng.random() * 0.2, "lat": 26.15 + rng.random() * 0.2}
             started = time.perf_counter()
             try:
-                ok = client.get("/locate", params=params).status_code == 200
+                ok = client.get("/locate", params=params).status_code < 500
             except httpx.HTTPError:
                 ok = False
             samples.append((time.perf_counter() - started) * 1000)

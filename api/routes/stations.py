@@ -127,7 +127,7 @@ async def _parse_batch(request: Request) -> BatchRequest:
         q = request.query_params
         return BatchRequest(points=_points_from_csv(await upload.read()), k=int(q.get("k", 3)),
                             kind=q.getlist("kind") or None, datetime=q.get("datetime"))
-    return BatchRequest.model_validate_json(body or b"{}")
+    return await run_in_threadpool(BatchRequest.model_validate_json, body or b"{}")  # off the event loop
 
 
 @router.post(
@@ -155,11 +155,11 @@ async def nearest_many(
     if len(batch.points) > limit:
         raise InvalidInput(f"{len(batch.points)} points is more than the {limit} allowed per request",
                            field="points")
+    check_answer_size(len(batch.points), batch.k, request.app.state.settings.max_batch_answers)
     extent = data_extent(request)
     for i, p in enumerate(batch.points):
         check_point(p.lon, p.lat, extent, prefix=f"points[{i}].")
     kinds = check_kinds(batch.kind)
-    check_answer_size(len(batch.points), batch.k, request.app.state.settings.max_batch_answers)
     as_of = parse_datetime(batch.datetime)
 
     def answer() -> list[list[NearStation]]:
