@@ -10,7 +10,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from api.errors import register_error_handlers
 from api.headers import NoSniff
-from api.limits import KeyThenBodyLimit
+from api.limits import KeyThenBodyLimit, warm_up
 from api.routes import balance, features, health, history, imports, locate, map, proposals, reports, stations
 from api.settings import ApiSettings
 from geo.db import make_engine, schema_problem
@@ -35,6 +35,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.state.totals = TotalsCache()
         with engine.connect() as conn:
             app.state.extent = data_extent(conn)
+        warm_up()  # the fork server for bounded computations (api/limits.py), started in the background
         yield
         engine.dispose()
         app.state.read_engine.dispose()

@@ -289,6 +289,18 @@ def _child(target: Callable[..., Any], args: tuple[Any, ...], conn: Any) -> None
 _context: Any = None
 
 
+def warm_up() -> None:
+    """Start the fork server (it imports the heavy modules once) so the first request need not wait."""
+
+    def start() -> None:
+        from multiprocessing import forkserver
+
+        _process_context()
+        forkserver.ensure_running()
+
+    threading.Thread(target=start, name="gridgov-forkserver", daemon=True).start()
+
+
 def _process_context() -> Any:
     """A forkserver context: children start from a clean process, not a copy of the threaded server."""
     global _context
@@ -307,7 +319,7 @@ async def run_bounded(request: Request | None, target: Callable[..., Any], *args
     context = _process_context()
     parent, child = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(target, args, child), daemon=True)
-    process.start()
+    await run_in_threadpool(process.start)  # the first start waits for the fork server: not on the event loop
     child.close()
     deadline = time.monotonic() + budget_s
     try:
@@ -326,7 +338,7 @@ async def run_bounded(request: Request | None, target: Callable[..., Any], *args
     finally:
         if process.is_alive():
             process.kill()
-        process.join(timeout=5)
+        await run_in_threadpool(process.join, 5)
         parent.close()
     if status == "error":
         raise value

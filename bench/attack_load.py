@@ -21,14 +21,15 @@ import argparse
 import collections
 import json
 import math
+import multiprocessing
 import os
 import random
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -107,21 +108,28 @@ def attacks(proposal: int) -> dict[str, Callable[[httpx.Client], int]]:
     area = {"from_code": "520402006006", "to_code": "520402006009", "effective_date": "2025-03-01",
             "author": "bench", "area": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}}
 
+    area_body = json.dumps(area).encode()
+
     def drawn_area(c: httpx.Client) -> int:
-        return c.post("/proposals", json=area, headers={"X-API-Key": PLANNER}).status_code
+        return c.post("/proposals", content=area_body,
+                      headers={"X-API-Key": PLANNER, "content-type": "application/json"}).status_code
 
     return {"big_body": big_body, "many_points": many_points, "points_k": points_k, "upload": upload,
             "grid_splits": grid_splits, "pdf": pdf, "drawn_area": drawn_area}
 
 
-def attacker(action: Callable[[httpx.Client], int], stop: threading.Event, out: collections.Counter[str]) -> None:
+def attacker(name: str, proposal: int, stop: Any, out: Any) -> None:
+    """One attacking process (not a thread of the measuring process: they would share its GIL)."""
+    action = attacks(proposal)[name]
+    seen: collections.Counter[str] = collections.Counter()
     with httpx.Client(base_url=BASE, timeout=120) as client:
         while not stop.is_set():
             try:
-                out[str(action(client))] += 1
+                seen[str(action(client))] += 1
             except httpx.HTTPError as exc:  # the server answered and closed before the body was sent
-                out[type(exc).__name__] += 1
+                seen[type(exc).__name__] += 1
                 time.sleep(0.05)
+    out.put(dict(seen))
 
 
 def client_latency(seconds: float) -> tuple[list[float], int]:
@@ -162,19 +170,23 @@ def main() -> None:
         samples, failures = client_latency(args.seconds)
         floor = summary(samples)
         print(f"| alone (floor) | – | {floor['p50']:.1f} | {floor['p99']:.1f} | {len(samples)} | {failures} |")
-        for name, action in attacks(proposal).items():
+        context = multiprocessing.get_context("fork")
+        for name in attacks(proposal):
             if args.only and name not in args.only:
                 continue
-            stop, seen = threading.Event(), collections.Counter[str]()
-            threads = [threading.Thread(target=attacker, args=(action, stop, seen), daemon=True)
+            stop, results = context.Event(), context.Queue()
+            workers = [context.Process(target=attacker, args=(name, proposal, stop, results), daemon=True)
                        for _ in range(args.attackers)]
-            for t in threads:
-                t.start()
+            for w in workers:
+                w.start()
             time.sleep(1)
             samples, failures = client_latency(args.seconds)
             stop.set()
-            for t in threads:
-                t.join(timeout=130)
+            seen: collections.Counter[str] = collections.Counter()
+            for _ in workers:
+                seen.update(results.get(timeout=130))
+            for w in workers:
+                w.join(timeout=10)
             s = summary(samples)
             answers = ", ".join(f"{k}×{v}" for k, v in sorted(seen.items()))
             print(f"| {name} | {answers} | {s['p50']:.1f} | {s['p99']:.1f} | {len(samples)} | {failures} |",
