@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import multiprocessing
+import re
 import threading
 import time
 import typing
@@ -169,7 +170,10 @@ def _too_large(cap: int) -> JSONResponse:
     return JSONResponse(body, status_code=413)
 
 
-async def read_batch_body(request: Request, max_points: int) -> bytes:
+_K = re.compile(rb'"k"\s*:\s*(\d{1,9})')
+
+
+async def read_batch_body(request: Request, max_points: int, max_answers: int | None = None) -> bytes:
     """The body of a batch of points, refused (422, ``points``) as soon as it holds more than ``max_points``.
 
     Counts rows of a CSV (newlines) or ``"lon"`` keys of JSON while the body streams in, so a
@@ -190,6 +194,11 @@ async def read_batch_body(request: Request, max_points: int) -> bytes:
             raise InvalidInput(f"more than the {max_points} points allowed per request", field="points",
                                zh=f"每次请求最多 {max_points} 个点")
     body = b"".join(chunks)
+    if max_answers is not None:  # points × k before the JSON is parsed: parsing 10,000 points costs 0.1 s
+        ks = [] if csv_like else [int(m) for m in _K.findall(body)]
+        query_k = request.query_params.get("k", "")
+        k = max(ks) if ks else (int(query_k) if query_k.isdigit() else 3)
+        check_answer_size(max(count - (1 if csv_like else 0), 0), k, max_answers)
     request._body = body  # noqa: SLF001 - Starlette's own cache, read by request.body() and form()
     return body
 

@@ -111,7 +111,8 @@ async def _batch_request(request: Request) -> BatchRequest:
 
 async def _parse_batch(request: Request) -> BatchRequest:
     content_type = request.headers.get("content-type", "")
-    body = await read_batch_body(request, request.app.state.settings.max_batch_points)
+    settings = request.app.state.settings
+    body = await read_batch_body(request, settings.max_batch_points, settings.max_batch_answers)
     if "csv" in content_type:
         q = request.query_params
         return BatchRequest(
