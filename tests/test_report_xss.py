@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import make_client
+from conftest import PLANNER_KEY, make_client
 from factories import tiny_dataset
 
 from geo.db import make_engine
@@ -91,7 +91,7 @@ def test_report_map_draws_and_runs_nothing_in_a_browser(evil_db: str) -> None:
     from test_map_browser import CHROMIUM, CHROMIUM_ARGS
 
     with make_client(evil_db) as client:
-        response = client.get("/proposals/1/report.html")
+        response = client.get("/proposals/1/report.html", headers={"X-API-Key": PLANNER_KEY})  # with buildings
     headers = {k: v for k, v in response.headers.items() if k.lower() in ("content-type", "content-security-policy")}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
@@ -102,7 +102,7 @@ def test_report_map_draws_and_runs_nothing_in_a_browser(evil_db: str) -> None:
                                                                        body=response.content))
         page.goto("http://gridgov.test/report.html")
         frame = page.frame_locator("iframe")
-        frame.locator("path.leaflet-interactive").first.wait_for(timeout=15_000)
+        frame.locator("path.leaflet-interactive >> visible=true").first.wait_for(timeout=30_000)
         for marker in frame.locator("path.leaflet-interactive").all()[:40]:
             marker.hover(force=True, timeout=2_000)
         title = page.title()
