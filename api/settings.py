@@ -26,7 +26,6 @@ class ApiSettings(Settings):
     max_expensive_concurrent: int = 2  # grid splits, balancing, staffing, PDF reports at once
     max_expensive_per_minute: int = 20  # per key, or per address without a key
     compute_budget_s: float = 60.0  # a grid-split plan or a PDF report is stopped after this
-    import_budget_s: float = 900.0  # an upload to POST /imports is stopped after this
     tianditu_key: str | None = None
 
     @field_validator("api_keys")
