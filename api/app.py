@@ -11,6 +11,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from api import openapi30
 from api.errors import register_error_handlers
+from api.headers import NoSniff
+from api.limits import KeyThenBodyLimit, warm_up
 from api.routes import balance, features, groups, health, history, imports, locate, map, proposals, reports, stations
 from api.routes import events as events_routes
 from api.settings import ApiSettings
@@ -36,6 +38,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.state.totals = TotalsCache()
         with engine.connect() as conn:
             app.state.extent = data_extent(conn)
+        warm_up()  # the fork server for bounded computations (api/limits.py), started in the background
         yield
         engine.dispose()
         app.state.read_engine.dispose()
@@ -55,6 +58,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
                            allow_methods=["GET", "POST", "OPTIONS"],
                            allow_headers=["X-API-Key", "Content-Type", "Accept", "Accept-Language"],
                            expose_headers=["Content-Disposition"], max_age=600)
+    app.add_middleware(NoSniff)
+    app.add_middleware(KeyThenBodyLimit)  # the key of a write, then the body's size, before the body is read
     openapi30.install(app)
     for module in (health, features, locate, stations, imports, proposals, history, map, balance, reports,
                    groups):

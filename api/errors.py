@@ -1,7 +1,8 @@
 """One table from domain errors to HTTP statuses, and the handlers that render them.
 
-Every error body has the shape ``{"error": {"code", "message", "field"}}``. Only real server
-faults are 5xx, and only those are logged with a traceback.
+Every error body has the shape ``{"error": {"code", "message", "message_zh", "field"}}``:
+``message`` is English, ``message_zh`` Chinese (the error's own text, or one worded here from its
+code and field). Only real server faults are 5xx, and only those are logged with a traceback.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from geo.errors import (
     ImportRejected,
     InvalidInput,
     NotFound,
+    TooLarge,
+    TooManyRequests,
 )
 
 log = logging.getLogger("gridgov.api")
@@ -38,12 +41,47 @@ STATUS: dict[type[GridgovError], int] = {
     Forbidden: 403,
     Conflict: 409,
     DatabaseUnavailable: 503,
+    TooLarge: 413,
+    TooManyRequests: 429,
+}
+
+# The code of an HTTP error raised without a domain class, by status.
+HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
+              413: "payload_too_large", 422: "invalid_input", 429: "too_many_requests"}
+
+# Chinese lead-ins by error code; the English message follows after the colon (names, codes and
+# numbers in it are the same in both languages).
+ZH_LEAD = {
+    "unauthorized": "需要有效的 API 密钥（请求头 X-API-Key）",
+    "forbidden": "该密钥的角色无权执行此操作",
+    "not_found": "未找到所请求的对象",
+    "method_not_allowed": "该地址不支持此请求方法",
+    "conflict": "与当前数据冲突，未做任何更改",
+    "payload_too_large": "请求内容超过允许的大小",
+    "too_many_requests": "请求过于频繁或并发过多，请稍后再试",
+    "invalid_input": "请求无效",
+    "import_rejected": "数据集未通过校验，未写入任何内容",
+    "invariant_violation": "该变更会破坏地图的不变量，未写入任何内容",
+    "budget_exceeded": "该请求所需的计算量超过上限，未做任何更改",
+    "database_unavailable": "数据库暂时无法访问",
+    "server_error": "服务器内部错误",
 }
 
 
-def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
-    """The JSON error body every 4xx/5xx response carries."""
-    return {"error": {"code": code, "message": message, "field": field, **extra}}
+def chinese(code: str, message: str, field: str | None = None) -> str:
+    """A Chinese sentence for an error that has none of its own: a lead-in by code, then the original."""
+    if code in ("invalid_input", "budget_exceeded", "payload_too_large") and field:
+        lead = f"参数 {field} 无效" if code == "invalid_input" else f"{ZH_LEAD[code]}（{field}）"
+    else:
+        lead = ZH_LEAD.get(code, "请求失败")
+    return f"{lead}：{message}" if message else lead
+
+
+def error_body(code: str, message: str, field: str | None = None, *, message_zh: str | None = None,
+               **extra: Any) -> dict[str, Any]:
+    """The JSON error body every 4xx/5xx response carries (English ``message``, Chinese ``message_zh``)."""
+    zh = message_zh if message_zh is not None else chinese(code, message, field)
+    return {"error": {"code": code, "message": message, "message_zh": zh, "field": field, **extra}}
 
 
 def field_path(loc: Sequence[int | str]) -> str | None:
@@ -71,7 +109,9 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     status = _status_for(exc)
     if status >= 500:
         log.error("server fault: %s", exc.message)
-    return JSONResponse(error_body(exc.code, exc.message, exc.field, **extra), status_code=status)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    body = error_body(exc.code, exc.message, exc.field, message_zh=getattr(exc, "zh", None), **extra)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 # OGC API Features answers 400 to any invalid parameter (Part 1, /req/core/query-param-invalid).
@@ -89,10 +129,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
-        exc.status_code, "http_error"
-    )
-    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+    code = HTTP_CODES.get(exc.status_code, "http_error")
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
 
 
 async def _bad_value_for_database(_: Request, exc: Exception) -> JSONResponse:
@@ -100,7 +139,9 @@ async def _bad_value_for_database(_: Request, exc: Exception) -> JSONResponse:
     # the caller's to fix, so a 422 rather than a fault.
     log.info("value refused by the database: %s", exc)
     return JSONResponse(error_body("invalid_input", "a value in the request cannot be stored or searched "
-                                   "(e.g. it contains a NUL character or is out of range)"), status_code=422)
+                                   "(e.g. it contains a NUL character or is out of range)",
+                                   message_zh="请求中的某个值无法存储或查询（例如含有 NUL 字符或超出范围）"),
+                        status_code=422)
 
 
 class RefuseNulInUrl:
@@ -117,7 +158,8 @@ class RefuseNulInUrl:
         if scope["type"] == "http":
             name = self._offending(scope)
             if name is not None:
-                body = error_body("invalid_input", f"{name} contains a NUL character", name)
+                body = error_body("invalid_input", f"{name} contains a NUL character", name,
+                                  message_zh=f"参数 {name} 含有 NUL 字符")
                 await JSONResponse(body, status_code=422)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -135,14 +177,48 @@ class RefuseNulInUrl:
         return None
 
 
+class CatchFaults:
+    """Answer an unhandled exception with the JSON 500 here, inside Starlette's ServerErrorMiddleware.
+
+    That middleware re-raises after answering, and uvicorn then drops the keep-alive connection:
+    every other request the client had queued on it failed too. Plain ASGI, like RefuseNulInUrl.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence, logged with its traceback
+            log.exception("unhandled server fault", exc_info=exc)
+            if started:
+                raise
+            body = error_body("server_error", "internal server error", message_zh="服务器内部错误")
+            await JSONResponse(body, status_code=500)(scope, receive, send)
+
+
 async def _database_unreachable(_: Request, exc: Exception) -> JSONResponse:
     log.error("database unreachable: %s", exc)
-    return JSONResponse(error_body("database_unavailable", "the database cannot be reached"), status_code=503)
+    return JSONResponse(error_body("database_unavailable", "the database cannot be reached",
+                                   message_zh="数据库暂时无法访问"), status_code=503)
 
 
 async def _server_fault(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled server fault", exc_info=exc)
-    return JSONResponse(error_body("server_error", "internal server error"), status_code=500)
+    return JSONResponse(error_body("server_error", "internal server error", message_zh="服务器内部错误"),
+                        status_code=500)
 
 
 def register_error_handlers(app: FastAPI) -> None:
@@ -154,4 +230,5 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _bad_value_for_database)
     app.add_exception_handler(OverflowError, _bad_value_for_database)  # an integer the driver cannot bind
     app.add_middleware(RefuseNulInUrl)
+    app.add_middleware(CatchFaults)
     app.add_exception_handler(Exception, _server_fault)

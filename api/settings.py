@@ -21,6 +21,14 @@ class ApiSettings(Settings):
     api_keys: dict[str, str] = {}
     read_requires_key: bool = False
     max_batch_points: int = 10_000
+    # Limits (issue #12; README "Roles, limits and privacy"): bodies are capped per route before parsing.
+    max_body_bytes: int = 2_000_000
+    max_batch_body_bytes: int = 4_000_000
+    max_upload_bytes: int = 200_000_000
+    max_batch_answers: int = 100_000  # points × k of POST /stations/nearest
+    max_expensive_concurrent: int = 2  # grid splits, balancing, staffing, PDF reports at once
+    max_expensive_per_minute: int = 20  # per key, or per address without a key
+    compute_budget_s: float = 60.0  # a grid-split plan or a PDF report is stopped after this
     tianditu_key: str | None = None
     # Event categories as JSON [{code, name, name_en, due_hours, weight}]; empty: the default catalogue.
     event_categories: str | None = None

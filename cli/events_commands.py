@@ -13,13 +13,14 @@ import typer
 from cli.common import DatabaseOption, reports_errors, settings_for
 from geo.db import make_engine
 from geo.errors import InvalidInput
+from geo.events.catalogue import Catalogue
 
 events_app = typer.Typer(help="Events (事件): reports routed to grids and workers.", no_args_is_help=True)
 
 CategoriesOption = Annotated[Path | None, typer.Option(help="JSON file of event categories (default catalogue).")]
 
 
-def _catalogue(path: Path | None):  # noqa: ANN202 - a Catalogue
+def _catalogue(path: Path | None) -> Catalogue:
     from geo.events.catalogue import parse_catalogue
 
     if path is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,7 +26,7 @@ def serve(
     from geo.db import make_engine, schema_problem
     from geo.errors import DatabaseUnavailable
 
-    settings = ApiSettings()
+    settings = _settings(ApiSettings)
     if database:
         settings = settings.model_copy(update={"database_url": database})
     if host:
@@ -41,3 +41,18 @@ def serve(
     typer.echo(f"  API docs: http://{settings.host}:{settings.port}/docs")
     typer.echo(f"  health:   http://{settings.host}:{settings.port}/health")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _settings(cls: type) -> Any:
+    """The settings from the environment, or one line naming the bad setting (exit 2, no traceback)."""
+    from pydantic import ValidationError
+
+    from geo.errors import InvalidInput
+
+    try:
+        return cls()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "GRIDGOV_" + str(first["loc"][0]).upper() if first.get("loc") else "a GRIDGOV_ setting"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidInput(f"bad setting {name}: {message}", field=name) from None

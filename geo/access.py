@@ -23,6 +23,10 @@ class Actor:
     name: str
     role: str
 
+    def has(self, minimum: str) -> bool:
+        """Whether the role is at least ``minimum`` (an unknown role, e.g. ``anonymous``, has none)."""
+        return self.role in ROLES and ROLES.index(self.role) >= ROLES.index(minimum)
+
     def may_act_for(self, owner: str | None) -> bool:
         """Whether this actor may apply, cancel, reverse, edit or withdraw a proposal made by key ``owner``.
 

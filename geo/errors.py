@@ -14,10 +14,12 @@ class GridgovError(Exception):
 
     code = "gridgov_error"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, zh: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        #: The same message in Chinese; when ``None`` the HTTP layer words one from ``code`` and ``field``.
+        self.zh = zh
 
 
 class InvalidInput(GridgovError):
@@ -42,6 +44,28 @@ class Conflict(GridgovError):
     """The request is valid but clashes with the current state (e.g. stale versions)."""
 
     code = "conflict"
+
+
+class TooLarge(InvalidInput):
+    """A request body, upload or archive larger than the limit set for it (HTTP 413)."""
+
+    code = "payload_too_large"
+
+
+class BudgetExceeded(InvalidInput):
+    """A computation the request started needs more work or time than it may use; nothing was written."""
+
+    code = "budget_exceeded"
+
+
+class TooManyRequests(GridgovError):
+    """Too many expensive requests at once or per minute; ``retry_after`` seconds is a fair wait."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int = 1, zh: str | None = None) -> None:
+        super().__init__(message, zh=zh)
+        self.retry_after = retry_after
 
 
 class DatabaseUnavailable(GridgovError):
@@ -71,7 +95,8 @@ class ImportRejected(InvalidInput):
     def __init__(self, problems: list[Problem]) -> None:
         shown = "; ".join(str(p) for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        super().__init__(f"{len(problems)} problem(s) in the dataset: {shown}{more}")
+        super().__init__(f"{len(problems)} problem(s) in the dataset: {shown}{more}",
+                         zh=f"数据集中有 {len(problems)} 个问题，未写入任何内容：{shown}{more}")
         self.problems = problems
 
 
@@ -81,5 +106,7 @@ class InvariantViolation(InvalidInput):
     code = "invariant_violation"
 
     def __init__(self, reasons: list[str]) -> None:
-        super().__init__("the change would break the map's invariants: " + "; ".join(reasons[:10]))
+        shown = "; ".join(reasons[:10])
+        super().__init__("the change would break the map's invariants: " + shown,
+                         zh="该变更会破坏地图的不变量（覆盖、嵌套、守恒），未写入任何内容：" + shown)
         self.reasons = reasons

@@ -20,6 +20,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from geo.cells import restore_cell, safe_cell
 from geo.crs import WGS84, geometries_gcj02_to_wgs84, parse_crs
 from geo.errors import InvalidInput, Problem
 from geo.interchange import LAYERS, LayerSpec
@@ -99,7 +100,24 @@ def _layer_files(source: Path) -> dict[str, tuple[Path, str | None]]:
         names = {str(row[0]) for row in pyogrio.list_layers(source)}
     except Exception as exc:  # noqa: BLE001 - GDAL raises many kinds; all mean "unreadable"
         raise InvalidInput(f"cannot read {source}: {exc}", field="path") from exc
-    return {name: (source, name) for name in LAYERS if name in names}
+    found = {name: (source, name) for name in LAYERS if name in names}
+    views = sorted(name for name in found if name not in _feature_tables(source))
+    if views:  # a view runs arbitrary SQL when read (a recursive query ran for 138 s)
+        raise InvalidInput(f"layer(s) {', '.join(views)} of {source.name} are views, not feature tables; "
+                           "only tables are read", field="path")
+    return found
+
+
+def _feature_tables(source: Path) -> set[str]:
+    """The real tables of a GeoPackage (SQLite), opened read-only; empty for other formats."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as conn:
+            conn.execute("PRAGMA query_only = 1")
+            return {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return set(LAYERS)  # not SQLite (another GDAL format): no views to fear
 
 
 def _read_layer(file: Path, layer: str | None, problems: list[Problem]) -> gpd.GeoDataFrame:
@@ -146,9 +164,10 @@ def _read_csv(file: Path, problems: list[Problem]) -> gpd.GeoDataFrame:
 def _csv_frame(file: Path) -> pd.DataFrame:
     """All columns as text; UTF-8 (with or without BOM), falling back to GB18030 (Chinese Excel)."""
     try:
-        return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     except UnicodeDecodeError:
-        return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="gb18030")
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="gb18030")
+    return frame.map(restore_cell)  # undo the formula guard of an export
 
 
 def _empty(spec: LayerSpec) -> gpd.GeoDataFrame:
@@ -287,6 +306,9 @@ def _write_csv(frame: gpd.GeoDataFrame, file: Path) -> None:
     """WKT in ``geometry`` (full precision) and, for points, ``lon``/``lat``; UTF-8 with BOM for Excel."""
     geoms = np.asarray(frame.geometry.values, dtype=object)
     table = pd.DataFrame(frame.drop(columns="geometry"))
+    for column in table.columns:  # text a spreadsheet would run as a formula gets a leading '
+        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column].dtype):
+            table[column] = table[column].map(safe_cell)
     table["geometry"] = shapely.to_wkt(geoms, rounding_precision=-1)
     if len(geoms) and (shapely.get_type_id(geoms) == shapely.GeometryType.POINT).all():
         table["lon"], table["lat"] = shapely.get_x(geoms), shapely.get_y(geoms)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import make_client
+from conftest import PLANNER_KEY, make_client
 from factories import X0, X1, Y0, Y1
 from pyproj import Geod
 from shapely.geometry import box
@@ -163,6 +163,7 @@ def test_http_forms_and_bad_input(tiny_db_url: str) -> None:
     engine = make_engine(tiny_db_url)
     pid = propose(engine, C11, C12, child_codes=(f"{C11}002",))
     with make_client(tiny_db_url) as client:
+        client.headers["X-API-Key"] = PLANNER_KEY  # household lists are residents' data: planner role
         impact = client.get(f"/proposals/{pid}/impact")
         assert impact.status_code == 200, impact.text
         assert impact.json()["summary"]["moved"]["buildings"] == 5

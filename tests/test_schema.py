@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from geo.db import migrate
 
 TABLES = {"units", "buildings", "stations", "proposals", "change_log", "api_keys", "alembic_version",
-          "residents_groups", "unit_lineage", "proposal_events"}
+          "residents_groups", "unit_lineage", "proposal_events", "data_access_log", "events", "event_transitions"}
 HEAD = "0009"
 
 

@@ -8,19 +8,23 @@ import datetime as dt
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from api import offload
 from api.deps import EngineDep, ReadEngineDep
+from api.limits import expensive, run_bounded
 from api.params import AsOfDep, parse_datetime
 from api.routes.events import EventLoad, event_load_query
 from api.security import PlannerDep, ReaderDep
 from geo.balance import BalanceOptions, Band, LoadOptions, LoadQuery, allocate, read_grid_plan, read_load, suggest_moves
 from geo.balance.load import COMMUNITY_COLUMNS, EVENT_COLUMNS, SUBDISTRICT_COLUMNS, records
 from geo.balance.splits import GridPlan, village_band_of
+from geo.cells import safe_cell
 
 router = APIRouter(tags=["balance"])
+ExpensiveDep = Depends(expensive)  # a few at once, a few a minute per client (429 beyond)
 
 Weight = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 Norm = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
@@ -87,7 +91,7 @@ def load(
             columns = (*columns, *EVENT_COLUMNS)
         writer = csv.DictWriter(out, fieldnames=list(columns))
         writer.writeheader()
-        writer.writerows(records(table))
+        writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in records(table))
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="load-{as_of.isoformat()}.csv"'})
     return JSONResponse({"as_of": as_of.isoformat(), "level": level, "options": options.__dict__,
@@ -129,7 +133,8 @@ class BalanceRequest(LoadSettings):
         )
 
 
-@router.post("/balance", response_model=None, summary="Suggest whole-grid moves that balance the load")
+@router.post("/balance", response_model=None, summary="Suggest whole-grid moves that balance the load",
+             dependencies=[ExpensiveDep])
 def balance(body: BalanceRequest, engine: EngineDep, role: PlannerDep) -> JSONResponse:
     """Moves between adjacent communities, the solver's status, objective, bound and gap, and drafts.
 
@@ -187,7 +192,8 @@ class StaffingRequest(LoadSettings):
     only_allocated: bool = Field(default=False, description="List only communities that get workers.")
 
 
-@router.post("/staffing", response_model=None, summary="Allocate new workers to lower the worst load")
+@router.post("/staffing", response_model=None, summary="Allocate new workers to lower the worst load",
+             dependencies=[ExpensiveDep])
 def staffing(body: StaffingRequest, engine: ReadEngineDep, _: ReaderDep) -> JSONResponse:
     """Greedy allocation (optimal for the worst load per worker), with the table before and after."""
     options = body.load_options()
@@ -219,10 +225,17 @@ class GridSplitRequest(BaseModel):
             )
 
 
-@router.post("/grid-splits", response_model=None, summary="Split grids above the household band, merge tiny ones")
-def grid_splits(body: GridSplitRequest, engine: ReadEngineDep, _: ReaderDep) -> JSONResponse:
-    """Contiguous parts within the band for each big grid (GeoJSON), and groups of tiny neighbours."""
-    return JSONResponse(body.grid_plan(engine).as_dict())
+@router.post("/grid-splits", response_model=None, summary="Split grids above the household band, merge tiny ones",
+             dependencies=[ExpensiveDep])
+async def grid_splits(request: Request, body: GridSplitRequest, _: ReaderDep) -> JSONResponse:
+    """Contiguous parts within the band for each big grid (GeoJSON), and groups of tiny neighbours.
+
+    Computed in a child process within ``GRIDGOV_COMPUTE_BUDGET_S`` (422 ``budget_exceeded`` past it).
+    """
+    settings = request.app.state.settings
+    plan = await run_bounded(request, offload.grid_plan, settings.database_url, body.model_dump_json(),
+                             budget_s=settings.compute_budget_s)
+    return JSONResponse(plan)
 
 
 class GridDraftRequest(GridSplitRequest):
@@ -233,17 +246,16 @@ class GridDraftRequest(GridSplitRequest):
     document_ref: str | None = Field(default=None, max_length=200)
 
 
-@router.post("/grid-splits/drafts", response_model=None, summary="Store grid splits and merges as draft proposals")
-def grid_split_drafts(body: GridDraftRequest, engine: EngineDep, role: PlannerDep) -> JSONResponse:
+@router.post("/grid-splits/drafts", response_model=None, summary="Store grid splits and merges as draft proposals",
+             dependencies=[ExpensiveDep])
+async def grid_split_drafts(request: Request, body: GridDraftRequest, role: PlannerDep) -> JSONResponse:
     """As POST /grid-splits, storing each split and each merge as a draft proposal.
 
     A split's first part keeps the grid's code; a merge keeps the first code. Each suggestion
     carries the id of its draft.
     """
-    from geo.balance.drafts import draft_grid_plan
-
-    plan = body.grid_plan(engine)
-    _, skipped = draft_grid_plan(engine, plan, effective_date=body.effective_date or dt.date.today(),
-                                 author=f"网格规模建议 / grid sizes ({role.name})", reason=body.reason, actor=role,
-                                 document_ref=body.document_ref)
-    return JSONResponse({**plan.as_dict(), "skipped": skipped})
+    settings = request.app.state.settings
+    plan = await run_bounded(request, offload.grid_plan_drafts, settings.database_url, body.model_dump_json(),
+                             f"网格规模建议 / grid sizes ({role.name})", role.name, role.role,
+                             budget_s=settings.compute_budget_s)
+    return JSONResponse(plan)

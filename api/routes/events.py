@@ -178,7 +178,9 @@ def list_events(
 
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(record, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)))
+    plain: dict[str, Any] = json.loads(json.dumps(record, default=lambda v: v.isoformat() if hasattr(v, "isoformat")
+                                                   else str(v)))
+    return plain
 
 
 def _csv(records: list[dict[str, Any]]) -> Response:

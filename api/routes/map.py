@@ -26,6 +26,7 @@ from api.params import AsOfDep, BBoxDep, parse_datetime
 from api.security import ReaderDep
 from geo.errors import NotFound
 from maps.assets import STATIC_DIR, folium_heat_script
+from maps.csp import map_policy
 from maps.i18n import normalize_language
 from maps.layers import LAYER_IDS, UNIT_LAYERS, LayerCache
 from maps.page import PageOptions, build_page
@@ -93,9 +94,10 @@ def _compressible(request: Request, body: bytes) -> bool:
 
 
 def _send(request: Request, body: bytes, media_type: str, *, etag: str | None = None,
-          cache: str = "no-cache", gz: bytes | None = None, compress: bool = True) -> Response:
+          cache: str = "no-cache", gz: bytes | None = None, compress: bool = True,
+          extra: dict[str, str] | None = None) -> Response:
     """``body`` gzipped when the client accepts it (``gz`` = its precompressed form), 304 on a matching ETag."""
-    headers = {"Cache-Control": cache, "Vary": "Accept-Encoding"}
+    headers = {"Cache-Control": cache, "Vary": "Accept-Encoding", **(extra or {})}
     if etag is not None:
         headers["ETag"] = etag
         if request.headers.get("if-none-match") == etag:
@@ -107,9 +109,10 @@ def _send(request: Request, body: bytes, media_type: str, *, etag: str | None = 
 
 
 @lru_cache(maxsize=16)
-def _page(options: PageOptions) -> tuple[bytes, bytes, str]:
-    html = build_page(options).encode("utf-8")
-    return html, gzip.compress(html, 9), '"' + hashlib.sha256(html).hexdigest()[:20] + '"'
+def _page(options: PageOptions) -> tuple[bytes, bytes, str, str]:
+    text = build_page(options)
+    html = text.encode("utf-8")
+    return html, gzip.compress(html, 9), '"' + hashlib.sha256(html).hexdigest()[:20] + '"', map_policy(text)
 
 
 @router.get("/map", response_class=Response, responses={200: {"content": {"text/html": {}}}},
@@ -130,9 +133,10 @@ def planner_map(
         lang=normalize_language(lang), extent=tuple(extent) if extent else None, tianditu_key=settings.tianditu_key,
         features=_features(request.app), api_base=request.scope.get("root_path", ""), simplify=simplify,
     )
-    html, gz, etag = _page(options)
+    html, gz, etag, policy = _page(options)
     _prewarm(request)
-    return _send(request, html, "text/html; charset=utf-8", etag=etag, gz=gz)
+    return _send(request, html, "text/html; charset=utf-8", etag=etag, gz=gz,
+                 extra={"Content-Security-Policy": policy})
 
 
 @lru_cache(maxsize=64)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import shape
 
 from api.deps import EngineDep, ReadEngineDep
+from api.drawn import check_area, check_vertices
 from api.paging import page_links
 from api.security import PlannerDep, ReaderDep
 from geo.crs import to_wgs84
@@ -88,11 +89,12 @@ class ProposalBody(BaseModel):
 def _geometry(data: dict[str, Any] | None, crs: str, field: str) -> Any:
     if data is None:
         return None
+    check_vertices([data], field)  # before parsing: a huge drawing is refused cheaply (422)
     try:
         geom = shape(data)
     except Exception as exc:  # noqa: BLE001 - any malformed GeoJSON is the caller's to fix
         raise InvalidInput(f"{field} is not a GeoJSON geometry: {exc}", field=field) from None
-    return _to_wgs84(geom, crs)
+    return check_area(_to_wgs84(geom, crs), field)
 
 
 def _to_wgs84(geom: Any, area_crs: str) -> Any:
@@ -116,6 +118,7 @@ def _request(body: ProposalBody, engine: Any) -> ProposalRequest:
         raise InvalidInput(f"a {body.kind} needs from_code", field="from_code")
     parts = None
     if body.parts is not None:
+        check_vertices(body.parts, "parts")
         parts = tuple(_geometry(p, body.area_crs, "parts") for p in body.parts)
     return ProposalRequest(
         kind=body.kind, from_code=from_code, to_code=body.to_code, effective_date=body.effective_date,

@@ -17,9 +17,11 @@ from pydantic import ValidationError
 
 from api.deps import ReadEngineDep
 from api.errors import field_path
+from api.limits import check_answer_size, read_batch_body
 from api.params import AsOfDep, PointDep, check_points, data_extent, parse_datetime
 from api.schemas import BatchPoint, BatchRequest, BatchResponse, NearestResponse
 from api.security import ReaderDep
+from geo.cells import safe_row
 from geo.domain import STATION_KINDS
 from geo.errors import InvalidInput
 from geo.nearest import NearStation, nearest_indices, nearest_stations, read_station_rows
@@ -136,7 +138,8 @@ async def _batch_request(request: Request) -> tuple[BatchRequest, Points]:
 
 async def _parse_batch(request: Request) -> tuple[BatchRequest, Points]:
     content_type = request.headers.get("content-type", "")
-    body = await request.body()
+    settings = request.app.state.settings
+    body = await read_batch_body(request, settings.max_batch_points, settings.max_batch_answers)
     if "csv" in content_type:
         q = request.query_params
         batch = BatchRequest(
@@ -157,7 +160,7 @@ async def _parse_batch(request: Request) -> tuple[BatchRequest, Points]:
     fast = _fast_json_batch(body)
     if fast is not None:
         return fast
-    batch = BatchRequest.model_validate_json(body or b"{}")
+    batch = await run_in_threadpool(BatchRequest.model_validate_json, body or b"{}")  # off the event loop
     return batch, batch.points
 
 
@@ -218,13 +221,14 @@ async def nearest_many(
     limit = request.app.state.settings.max_batch_points
     if len(points) > limit:
         raise InvalidInput(f"{len(points)} points is more than the {limit} allowed per request", field="points")
+    check_answer_size(len(points), batch.k, request.app.state.settings.max_batch_answers)
     lons = np.fromiter((p.lon for p in points), dtype=float, count=len(points))
     lats = np.fromiter((p.lat for p in points), dtype=float, count=len(points))
     check_points(lons, lats, data_extent(request))
     kinds = check_kinds(batch.kind)
     as_of = parse_datetime(batch.datetime)
 
-    def answer() -> tuple[list, np.ndarray, np.ndarray]:
+    def answer() -> tuple[list[Any], np.ndarray, np.ndarray]:
         with request.app.state.engine.connect() as conn:
             rows = read_station_rows(conn, as_of=as_of, kinds=kinds)
         s_lon = np.array([r[7] for r in rows], dtype=float)
@@ -246,7 +250,7 @@ async def nearest_many(
     return Response(body, media_type="application/json", headers=headers)
 
 
-def _batch_json(points: Points, rows: list, idx: np.ndarray, dist: np.ndarray) -> bytes:
+def _batch_json(points: Points, rows: list[Any], idx: np.ndarray, dist: np.ndarray) -> bytes:
     """The BatchResponse body without a pydantic object or dict per answer.
 
     Each station's fixed properties are encoded once; an answer adds its distance and rank.
@@ -270,6 +274,6 @@ def _csv_response(points: Points, answers: list[list[NearStation]]) -> Response:
                      "community_code", "community_name", "distance_m"])
     for i, (p, found) in enumerate(zip(points, answers, strict=True)):
         for rank, s in enumerate(found, start=1):
-            writer.writerow([i, p.id or "", p.lon, p.lat, rank, s.code, s.name, s.kind, s.community_code,
-                             s.community_name or "", f"{s.distance_m:.3f}"])
+            writer.writerow(safe_row([i, p.id or "", p.lon, p.lat, rank, s.code, s.name, s.kind,
+                                      s.community_code, s.community_name or "", f"{s.distance_m:.3f}"]))
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")

@@ -36,7 +36,8 @@ TEXTS = {
 
 def _weights(frame: pd.DataFrame, column: str) -> np.ndarray:
     values = frame[column].to_numpy(dtype=float).clip(min=0) + 1e-9
-    return values / values.sum()
+    shares: np.ndarray = values / values.sum()
+    return shares
 
 
 def generate_events(conn: Connection, *, seed: int = 20250415, count: int = DEFAULT_COUNT,

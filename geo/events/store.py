@@ -37,9 +37,8 @@ def as_utc(value: Any) -> dt.datetime | None:
         return None
     if not isinstance(value, dt.datetime):
         value = dt.datetime.fromisoformat(str(value))
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    when: dt.datetime = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return when
 
 
 def to_store(value: dt.datetime) -> dt.datetime:

@@ -31,6 +31,7 @@ from geo.impact.model import (
 )
 from geo.impact.state import State
 from geo.nearest import EARTH_EQUATORIAL_M, M_PER_DEG_LAT, nearest_batch
+from geo.nulls import optional_text
 
 CENTRE = StationKind.party_service_center.value
 KIND_LABELS: dict[str, tuple[str, str]] = {
@@ -108,10 +109,10 @@ def centre_distances(state: State, buildings: pd.DataFrame, community_column: st
         uses.append(CentreUse(
             side=side,  # type: ignore[arg-type]
             community=UnitRef(code=community, name=str(unit["name"]) if unit is not None else community,
-                              name_en=(unit["name_en"] or None) if unit is not None else None),
+                              name_en=optional_text(unit["name_en"]) if unit is not None else None),
             centre_code=codes[0] if codes else None,
             centre_name=str(centre["name"]) if centre is not None else None,
-            centre_name_en=(centre["name_en"] or None) if centre is not None else None,
+            centre_name_en=optional_text(centre["name_en"]) if centre is not None else None,
             lon=float(centre.geometry.x) if centre is not None else None,
             lat=float(centre.geometry.y) if centre is not None else None,
             buildings=int(mine.sum()), residents=int(buildings.loc[mine, "residents"].sum()),
@@ -173,7 +174,8 @@ def nearest_by_kind(state: State, buildings: pd.DataFrame, kinds: Sequence[str] 
         use = pd.DataFrame({"code": codes, "residents": weights}).groupby("code").agg(
             buildings=("residents", "size"), residents=("residents", "sum"))
         info = candidates.set_index("code")
-        stations = [StationUse(code=str(c), name=str(info.loc[c, "name"]), name_en=info.loc[c, "name_en"] or None,
+        stations = [StationUse(code=str(c), name=str(info.loc[c, "name"]),
+                               name_en=optional_text(info.loc[c, "name_en"]),
                                community_code=str(info.loc[c, "community_code"]), buildings=int(r.buildings),
                                residents=int(r.residents))
                     for c, r in use.sort_values(["residents", "buildings"], ascending=False).iterrows()]

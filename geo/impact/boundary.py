@@ -20,6 +20,7 @@ from shapely.ops import linemerge
 from geo.crs import GEOD
 from geo.impact.model import BoundaryEnd, Direction, Neighbour, SharedBoundary, Side, Text, UnitRef
 from geo.impact.state import GRID, State
+from geo.nulls import optional_text
 
 SIDES: tuple[Direction, ...] = ("east", "south", "west", "north")  # the order of 四至
 SIDE_ZH = {"east": "东", "south": "南", "west": "西", "north": "北"}
@@ -226,7 +227,7 @@ def neighbours_of(state: State, geom: BaseGeometry, level: str, exclude: set[str
     rows = rows[~rows["code"].isin(exclude)]
     # dwithin, not intersects: a reshaped unit's edge is snapped to the overlay grid (GRID) and may sit a
     # rounding error away from the untouched neighbour it shares it with.
-    return [Place(code=r.code, name=r.name, name_en=r.name_en or None, geom=r.geometry)
+    return [Place(code=r.code, name=r.name, name_en=optional_text(r.name_en), geom=r.geometry)
             for r in rows.itertuples() if shapely.dwithin(r.geometry, geom, GRID)]
 
 

@@ -47,6 +47,7 @@ from geo.impact.model import (
     UnitRef,
 )
 from geo.impact.state import Sides, State, applied_sides, draft_sides
+from geo.nulls import optional_text
 from geo.reassign import preview_proposal
 from geo.store import as_date
 
@@ -74,7 +75,7 @@ def compute_impact(engine: Engine, proposal_id: int, *, norms: Norms | None = No
 
 
 def _ref(row: Any) -> UnitRef:
-    return UnitRef(code=str(row["code"]), name=str(row["name"]), name_en=row["name_en"] or None)
+    return UnitRef(code=str(row["code"]), name=str(row["name"]), name_en=optional_text(row["name_en"]))
 
 
 def _round_coords(geom: BaseGeometry) -> dict[str, Any]:
@@ -107,7 +108,7 @@ def _households(frame: pd.DataFrame, sides: Sides, d_before: np.ndarray, d_after
         return None if np.isnan(value) else round(float(value), 1)
 
     return [AffectedBuilding(
-        code=r.code, address=r.address if isinstance(r.address, str) else None, households=int(r.households),
+        code=r.code, address=optional_text(r.address), households=int(r.households),
         residents=int(r.residents), elderly=int(r.elderly), children=int(r.children),
         special_care=int(r.special_care), lon=round(float(r.lon), 7), lat=round(float(r.lat), 7),
         community_before=before[r.community_before], community_after=after[r.community_after],
@@ -130,7 +131,8 @@ def _summary(frame: pd.DataFrame, sides: Sides, preview: dict[str, Any]) -> Summ
         communities = _names(sides.before, {s["from"] for s in preview["stations"]})
         communities.update(_names(sides.after, {s["to"] for s in preview["stations"]}))
         stations = [StationMove(code=s["code"], name=str(info.loc[s["code"], "name"]),
-                                name_en=info.loc[s["code"], "name_en"] or None, kind=str(info.loc[s["code"], "kind"]),
+                                name_en=optional_text(info.loc[s["code"], "name_en"]),
+                                kind=str(info.loc[s["code"], "kind"]),
                                 community_before=communities[s["from"]], community_after=communities[s["to"]])
                     for s in preview["stations"] if s["code"] in info.index]
     return Summary(
@@ -155,7 +157,7 @@ def _levels(state: State, codes: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _place(row: Any) -> Place:
-    return Place(str(row["code"]), str(row["name"]), row["name_en"] or None, row.geometry)
+    return Place(str(row["code"]), str(row["name"]), optional_text(row["name_en"]), row.geometry)
 
 
 def _boundary(sides: Sides, kind: str, main: dict[str, str], before: pd.DataFrame, after: pd.DataFrame,
@@ -165,7 +167,7 @@ def _boundary(sides: Sides, kind: str, main: dict[str, str], before: pd.DataFram
     A move's A/B line, a split's new lines, or the lines a merge removes.
     """
     level = str(before.loc[next(iter(main)), "level"])
-    outer = outer_place(str(district["name"]), district["name_en"] or None)
+    outer = outer_place(str(district["name"]), optional_text(district["name_en"]))
     places = {code: _place(after.loc[code]) for code in main if code in after.index}
     others: dict[str, Place] = {}
     units = []
@@ -195,7 +197,7 @@ def _boundary(sides: Sides, kind: str, main: dict[str, str], before: pd.DataFram
 
 def _feature(row: Any, **props: Any) -> dict[str, Any]:
     return {"type": "Feature", "geometry": _round_coords(row.geometry),
-            "properties": {"code": row["code"], "name": row["name"], "name_en": row["name_en"] or None,
+            "properties": {"code": row["code"], "name": row["name"], "name_en": optional_text(row["name_en"]),
                            "level": row["level"], **props}}
 
 
@@ -231,7 +233,7 @@ def _map(sides: Sides, main: dict[str, str], level: str) -> MapData:
         centres={"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(s.geometry.x, 7),
                                                                              round(s.geometry.y, 7)]},
-             "properties": {"code": s["code"], "name": s["name"], "name_en": s["name_en"] or None,
+             "properties": {"code": s["code"], "name": s["name"], "name_en": optional_text(s["name_en"]),
                             "community_code": s["community_code"]}} for _, s in centres.iterrows()]},
     )
 

@@ -20,6 +20,7 @@ from geo.crs import GEOD
 from geo.domain import Level
 from geo.impact.model import Crossing, Flag, Median, Norms, UnitFigures, UnitImpact
 from geo.impact.state import FIGURES, State
+from geo.nulls import optional_text
 
 NOISE_M2 = 1.0  # pieces smaller than this are numeric noise
 
@@ -128,8 +129,8 @@ def unit_impacts(before: State, after: State, focus: list[dict[str, Any]], norms
             [Crossing(flag=f, change="new") for f in a["flags"] if f not in b["flags"]]
             + [Crossing(flag=f, change="resolved") for f in b["flags"] if f not in a["flags"]])
         out.append(UnitImpact(
-            code=code, name=str(names.loc[code, "name"]), name_en=names.loc[code, "name_en"] or None,
-            level=str(names.loc[code, "level"]), kind=names.loc[code, "kind"] or None, role=unit["role"],
+            code=code, name=str(names.loc[code, "name"]), name_en=optional_text(names.loc[code, "name_en"]),
+            level=str(names.loc[code, "level"]), kind=optional_text(names.loc[code, "kind"]), role=unit["role"],
             before=UnitFigures(**b), after=UnitFigures(**a),
             crossings=crossings,
         ))

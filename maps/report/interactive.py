@@ -5,12 +5,17 @@ the map's CDN links are dropped and the vendored Leaflet (the planner page's cop
 :mod:`maps.assets`) is inlined, its images as data URIs. No marker images are used (circle markers
 and text labels only), so nothing is fetched. The result is a whole HTML document, meant for an
 ``<iframe srcdoc>`` so that folium's page-filling styles stay out of the report.
+
+Every data-derived string (unit, station and building names, addresses, codes) passes through
+:func:`html_text` before it reaches folium: tooltips and labels are HTML, and ``folium.Tooltip``
+places its text inside a JavaScript template string, where a backtick or ``${…}`` would run.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import html
 import re
 from typing import Any
 
@@ -39,6 +44,25 @@ def leaflet_assets() -> tuple[str, str]:
 
     css = re.sub(r"url\(images/([\w.-]+)\)", inline, css)
     return script.replace("</script", "<\\/script"), css
+
+
+def html_text(value: object) -> str:
+    """``value`` as text safe in HTML, in a JS template string and in JSON inside ``<script>``.
+
+    HTML-escaped, and backtick, ``$`` and backslash as character references: they display the same
+    once the tooltip's HTML is parsed, but can neither end a template string nor start ``${…}``.
+    """
+    text = html.escape("" if value is None else str(value), quote=True)
+    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+def _safe(feature: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of ``feature`` whose ``keys`` properties are escaped for display."""
+    props = dict(feature["properties"])
+    for key in keys:
+        if key in props:
+            props[key] = html_text(props[key])
+    return {**feature, "properties": props}
 
 
 def _style(fill: str | None, edge: str, *, weight: float = 2, dash: str | None = None,
@@ -89,7 +113,9 @@ def render_interactive_map(report: ImpactReport, lang: str) -> str:
     tooltip_fields = (["name", "code"], [t(lang, "map_context"), "code"])
     context = folium.FeatureGroup(name=t(lang, "map_context"), show=True)
     if data.context["features"]:
-        folium.GeoJson(data.context, style_function=lambda _: _style("#eeeeee", CONTEXT_EDGE, weight=1, opacity=0.6),
+        shown = {"type": "FeatureCollection",
+                 "features": [_safe(f, ("name", "code")) for f in data.context["features"]]}
+        folium.GeoJson(shown, style_function=lambda _: _style("#eeeeee", CONTEXT_EDGE, weight=1, opacity=0.6),
                        tooltip=folium.GeoJsonTooltip(fields=tooltip_fields[0], aliases=["", ""])).add_to(context)
     for feature in data.context["features"]:
         _label(feature, lang, "gg-context").add_to(context)
@@ -98,8 +124,9 @@ def render_interactive_map(report: ImpactReport, lang: str) -> str:
         group = folium.FeatureGroup(name=t(lang, "map_" + side), show=True)
         kind = report.proposal.kind
         collection = {"type": "FeatureCollection", "features": [  # copies: the report itself stays as it is
-            {**f, "properties": {**f["properties"], "role_text": role(lang, f["properties"]["role"], kind)
-                                 if f["properties"]["role"] in colours else ""}}
+            _safe({**f, "properties": {**f["properties"], "role_text": role(lang, f["properties"]["role"], kind)
+                                       if f["properties"]["role"] in colours else ""}},
+                  ("name", "code", "role_text"))
             for f in getattr(data, side)["features"]]}
         folium.GeoJson(collection, style_function=unit_style(after),
                        tooltip=folium.GeoJsonTooltip(fields=["name", "code", "role_text"],
@@ -115,7 +142,8 @@ def render_interactive_map(report: ImpactReport, lang: str) -> str:
     for feature in data.centres["features"]:
         lon, lat = feature["geometry"]["coordinates"]
         folium.CircleMarker([lat, lon], radius=8, color="#000000", weight=1.5, fill=True, fill_color="#ffd400",
-                            fill_opacity=1, tooltip=name(feature["properties"], lang)).add_to(centres)
+                            fill_opacity=1, tooltip=folium.Tooltip(html_text(name(feature["properties"], lang)))
+                            ).add_to(centres)
     centres.add_to(fmap)
     labels = folium.FeatureGroup(name=t(lang, "unit_rows"), show=True, control=False)
     for feature in (_units(data.after, ("from", "to", "new"))["features"]
@@ -133,7 +161,7 @@ def _label(feature: dict[str, Any], lang: str, css: str, colour: str | None = No
 
     point = shape(feature["geometry"]).representative_point()
     style = f' style="color:{colour}"' if colour else ""
-    text = name(feature["properties"], lang).replace("&", "&amp;").replace("<", "&lt;")
+    text = html_text(name(feature["properties"], lang))
     return folium.Marker([point.y, point.x], icon=folium.DivIcon(
         html=f'<div class="{css}"{style}>{text}</div>', icon_size=(0, 0), icon_anchor=(0, 0), class_name="gg-div"))
 
@@ -144,8 +172,8 @@ def _buildings(report: ImpactReport, lang: str) -> Any:
     group = folium.FeatureGroup(name=t(lang, "map_buildings"), show=True)
     features = [{
         "type": "Feature", "geometry": {"type": "Point", "coordinates": [h.lon, h.lat]},
-        "properties": {"address": h.address or h.code, "residents": h.residents, "households": h.households,
-                       "after": name(h.community_after, lang),
+        "properties": {"address": html_text(h.address or h.code), "residents": h.residents,
+                       "households": h.households, "after": html_text(name(h.community_after, lang)),
                        "distance": integer(h.distance_after_m)},
     } for h in report.households]
     if features:

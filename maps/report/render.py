@@ -11,6 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from geo.cells import safe_row
 from geo.impact.model import ImpactReport
 from maps.report import labels
 from maps.report.labels import LANGS, t
@@ -52,8 +53,11 @@ def _page(report: ImpactReport, lang: str, mode: str) -> str:
 
         interactive = render_interactive_map(report, lang)
     households = household_rows(report, lang, HOUSEHOLD_ROWS[mode])
+    from maps.csp import report_policy
+
     return _environment().get_template("report.html.j2").render(
         report=report, lang=lang, mode=mode, title=_title(report, lang),
+        csp=report_policy(interactive) if mode == "html" else None,
         css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
         generated=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
         t=functools.partial(t, lang), tk=lambda key, **v: labels.for_kind(lang, key, report.proposal.kind, **v),
@@ -91,19 +95,19 @@ def render_csv(report: ImpactReport, lang: str = "zh") -> bytes:
     """The affected-buildings list: UTF-8 with a byte-order mark (so Excel reads the Chinese), CRLF lines."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([t(lang, c) for c in CSV_COLUMNS])
+    writer.writerow(safe_row(t(lang, c) for c in CSV_COLUMNS))
 
     def number(value: float | None) -> str:
         return "" if value is None else f"{value:.0f}"
 
     for h in report.households:
-        writer.writerow([
+        writer.writerow(safe_row([
             h.code, h.address or "", h.households, h.residents, h.elderly, h.children, h.special_care,
             labels.name(h.community_before, lang), h.community_before.code, labels.name(h.community_after, lang),
             h.community_after.code, labels.name(h.grid_before, lang), h.grid_before.code,
             labels.name(h.grid_after, lang), h.grid_after.code, number(h.distance_before_m),
             number(h.distance_after_m), f"{h.lon:.7f}", f"{h.lat:.7f}",
-        ])
+        ]))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
