@@ -18,7 +18,7 @@ app = typer.Typer(help="API keys for the HTTP service.", no_args_is_help=True)
 @reports_errors
 def add(
     name: Annotated[str, typer.Option(help="Who the key is for.")],
-    role: Annotated[str, typer.Option(help="reader, planner or admin.")] = "planner",
+    role: Annotated[str, typer.Option(help="reader, planner, approver or admin.")] = "planner",
     database: DatabaseOption = None,
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
