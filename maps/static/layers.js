@@ -206,6 +206,12 @@ window.gg = window.gg || {};
     }
   }
 
+  /** The WGS84 box of what a layer has loaded (null when nothing or hidden). */
+  gg.loadedBox = function (id) {
+    const was = loaded[id];
+    return was && !was.hidden && was.key === viewKey() ? was.bbox : null;
+  };
+
   /** Load a layer as soon as it is switched on in the layer control. */
   gg.onOverlayAdd = function (layer) {
     const id = Object.keys(LOADERS).find((key) => gg.layers[key] === layer);
