@@ -237,3 +237,15 @@ def test_the_cli_splits_and_merges(tiny_db_url: str, tmp_path) -> None:
     assert '"retired": [\n      "520499001001002"' in merge.output
     bad = runner.invoke(cli_app, ["propose", "--kind", "merge", "--to", "520499001001001", *common])
     assert bad.exit_code == 2 and "needs --from or --merge" in bad.output
+
+
+def test_a_what_if_preview_stores_nothing(client) -> None:
+    before = client.get("/proposals").json()["proposals"]
+    answer = client.post("/proposals/preview", json=GRID_MOVE, headers=PLANNER)
+    assert answer.status_code == 200, answer.text
+    stored = client.post("/proposals", json=GRID_MOVE, headers=PLANNER).json()["preview"]
+    assert answer.json()["preview"]["units"] == stored["units"]  # the same figures a draft would show
+    assert len(client.get("/proposals").json()["proposals"]) == len(before) + 1  # only the explicit draft
+    assert client.post("/proposals/preview", json=GRID_MOVE).status_code == 401
+    bad = client.post("/proposals/preview", json={**GRID_MOVE, "to_code": C11}, headers=PLANNER)
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "to_code"

@@ -23,6 +23,7 @@ from geo.reassign import (
     preview_proposal,
     rebase_proposal,
     revert_proposal,
+    what_if,
 )
 
 router = APIRouter(prefix="/proposals", tags=["proposals"])
@@ -127,6 +128,12 @@ def create(body: ProposalBody, engine: EngineDep, _: PlannerDep) -> dict[str, An
     """Check the change and store it as a draft pinned to the current versions; answer with its preview."""
     proposal_id = create_proposal(engine, _request(body))
     return preview_proposal(engine, proposal_id)
+
+
+@router.post("/preview", summary="What-if: preview a change without storing it")
+def preview(body: ProposalBody, engine: EngineDep, _: PlannerDep) -> dict[str, Any]:
+    """The preview a draft would have (same shape as ``GET /proposals/{id}``'s ``preview``); nothing is stored."""
+    return what_if(engine, _request(body))
 
 
 @router.get("", summary="List proposals")

@@ -16,6 +16,7 @@ from geo.reassign.service import (
     preview_proposal,
     rebase_proposal,
     revert_proposal,
+    what_if,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "preview_proposal",
     "rebase_proposal",
     "revert_proposal",
+    "what_if",
 ]

@@ -143,6 +143,13 @@ def describe_plan(conn: Connection, plan: Plan, *, geometry: bool = True) -> dic
     return {**body, **_geojson(plan)} if geometry else body
 
 
+def what_if(engine: Engine, request: ProposalRequest) -> dict[str, Any]:
+    """What a change would do on the current map, computed and stored nowhere (the map's live preview)."""
+    with engine.connect() as conn:
+        plan = compute_plan(conn, request)
+        return {"preview": describe_plan(conn, plan)}
+
+
 def preview_proposal(engine: Engine, proposal_id: int) -> dict[str, Any]:
     """The proposal and what it does: live for a draft, as recorded for an applied or reverted one."""
     with engine.connect() as conn:
