@@ -453,7 +453,7 @@ def test_draw_preview_apply_refresh_revert(browser: Browser, demo_db_url: str) -
         page.locator("#gg-preview").click()
         error = page.locator("#gg-draft-error")
         error.wait_for()
-        assert "API key" in error.inner_text() and "401" in error.inner_text()
+        assert "API 密钥" in error.inner_text() and "401" in error.inner_text()  # in Chinese: no English leaks
         tab.shot("21-error-in-words")
 
         page.locator("#gg-key").fill(PLANNER_KEY)

@@ -157,7 +157,11 @@ window.gg = window.gg || {};
   }
   function bindKeyField(body) {
     const input = body.querySelector("#gg-key");
-    const save = () => sessionStorage.setItem("gridgov.apiKey", input.value.trim());
+    const save = () => {
+      const had = !!gg.apiKey();
+      sessionStorage.setItem("gridgov.apiKey", input.value.trim());
+      if (!had && gg.apiKey() && gg.whatif && gg.whatif.needsKey) gg.whatif.update(); // now the server can be asked
+    };
     if (input) ["input", "change"].forEach((event) => input.addEventListener(event, save));
   }
 

@@ -310,16 +310,44 @@ window.gg = window.gg || {};
         + '</h4><ul class="gg-legend-load">' + rows.join("") + '</ul><p class="gg-legend-source" id="gg-legend-source"></p>'
         + "<h4>" + gg.t("legend_stations") + "</h4><ul>" + kinds.join("") + "</ul>"
         + "<h4>" + gg.t("legend_lines") + "</h4><ul>" + lines.join("") + buildings + "</ul></div>";
-      if (window.innerWidth < 1000 || window.innerHeight < 760) div.classList.add("gg-collapsed");
-      div.querySelector(".gg-legend-toggle").setAttribute("aria-expanded", String(!div.classList.contains("gg-collapsed")));
       div.querySelector(".gg-legend-toggle").addEventListener("click", (e) => {
         const open = div.classList.toggle("gg-collapsed");
+        div.dataset.user = "1"; // the planner's choice wins over the automatic one
         e.currentTarget.setAttribute("aria-expanded", String(!open));
+        gg.fitLegend();
       });
       return div;
     };
     legend.addTo(gg.map);
     gg.updateLegendSource();
+    gg.fitLegend();
+    window.addEventListener("resize", () => gg.fitLegend());
+  };
+
+  /**
+   * Keep the legend between the scale bar and the tools above it (zoom, drawing, full screen): its height
+   * is the room left there, and it starts folded to its button when that room is small.
+   */
+  gg.fitLegend = function () {
+    const div = document.getElementById("gg-legend");
+    if (!div) return;
+    const map = gg.map.getContainer().getBoundingClientRect();
+    let top = map.top;
+    document.querySelectorAll(".leaflet-top.leaflet-left > .leaflet-control").forEach((c) => {
+      top = Math.max(top, c.getBoundingClientRect().bottom);
+    });
+    const scale = document.querySelector(".leaflet-bottom.leaflet-left .leaflet-control-scale");
+    const below = scale ? scale.getBoundingClientRect().height + 10 : 0;
+    const panel = document.getElementById("gg-panel");
+    let bottom = map.bottom;
+    if (!panel.hidden) { // a bottom sheet covers the lower part of the map
+      const box = panel.getBoundingClientRect();
+      if (box.top > map.top + map.height / 3 && box.left < map.left + 300) bottom = box.top;
+    }
+    const room = Math.floor(bottom - top - below - 24);
+    div.style.maxHeight = Math.max(32, room) + "px";
+    if (!div.dataset.user) div.classList.toggle("gg-collapsed", room < 360 || window.innerWidth < 1000);
+    div.querySelector(".gg-legend-toggle").setAttribute("aria-expanded", String(!div.classList.contains("gg-collapsed")));
   };
   gg.updateLegendSource = function () {
     const el = document.getElementById("gg-legend-source");

@@ -14,6 +14,7 @@ window.gg = window.gg || {};
       document.body.classList.add("gg-panel-open");
       body.scrollTop = 0;
       if (gg.writeHash) gg.writeHash();
+      if (gg.fitLegend) gg.fitLegend();
       return body;
     },
     close: function () {
@@ -24,6 +25,7 @@ window.gg = window.gg || {};
       if (gg.state.tool === "nearest") gg.setTool("nearest"); // closing the tool's panel ends the tool
       gg.layers.nearest.clearLayers();
       if (gg.writeHash) gg.writeHash();
+      if (gg.fitLegend) gg.fitLegend();
     },
     kind: function () {
       const panel = document.getElementById("gg-panel");

@@ -293,6 +293,7 @@ window.gg = window.gg || {};
     if (unit.contiguous === false) return '<span class="gg-flag">' + gg.t("parts", { n: unit.parts || 2 }) + "</span>";
     const unavailable = W.server === false || !gg.config.features.preview;
     return '<span class="gg-muted">' + (pending ? gg.t("whatif_checking") : unavailable ? gg.t("whatif_no_preview")
+      : W.needsKey ? gg.t("whatif_needs_key")
       : gg.t("whatif_choose_to")) + "</span>";
   }
 
@@ -361,6 +362,11 @@ window.gg = window.gg || {};
   function ask(d, toCode, model) {
     W.cancel();
     if (!gg.config.features.preview || !toCode || (d.mode === "grids" && !d.grids.size)) return false;
+    if (!gg.apiKey()) { // the preview needs a planner key: ask for none without it (a 401 per change is noise)
+      W.needsKey = true;
+      return false;
+    }
+    W.needsKey = false;
     const seq = ++W.seq;
     W.timer = setTimeout(async () => {
       const controller = (W.controller = new AbortController());
