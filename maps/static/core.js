@@ -102,9 +102,17 @@ window.gg = window.gg || {};
     if (gg.lang === "en") return err.message || gg.t("err_http", { status: status, text: "" });
     if (err.message_zh) return err.message_zh;
     const key = "err_code_" + (err.code || "");
-    if (err.code && gg.t(key) !== key) return gg.t(key, { field: err.field || "" });
+    if (err.code && gg.t(key) !== key) return gg.t(key, { field: gg.fieldLabel(err.field) });
     const byStatus = "err_status_" + status;
     return gg.t(byStatus) !== byStatus ? gg.t(byStatus) : gg.t("err_http", { status: status, text: "" });
+  };
+
+  /** A request field in words ("effective_date" -> "生效日期"); an unknown one as it is. */
+  gg.fieldLabel = function (field) {
+    if (!field) return "";
+    const base = String(field).replace(/\[\d+\].*$/, "").replace(/\..*$/, "");
+    const key = "field_" + base;
+    return gg.t(key) !== key ? gg.t(key) : field;
   };
 
   /** Words for an error: what failed, the API's message, its status and field. */
@@ -116,7 +124,8 @@ window.gg = window.gg || {};
     if (err.status === 401 && err.message !== gg.t("err_need_key")) extra.push(gg.t("err_need_key"));
     if (err.status === 403 && err.message !== gg.t("err_forbidden")) extra.push(gg.t("err_forbidden"));
     if (err.status === 409) extra.push(err.conflict || gg.t("err_conflict"));
-    if (err.status) extra.push("HTTP " + err.status + (err.field ? ", " + gg.t("field") + " " + err.field : ""));
+    if (err.status) extra.push("HTTP " + err.status + (err.field ? (gg.lang === "en" ? ", " : "，") + gg.t("field") + " "
+      + gg.fieldLabel(err.field) : ""));
     if (extra.length) text += " (" + extra.join("; ") + ")";
     return text;
   };

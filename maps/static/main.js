@@ -48,11 +48,11 @@ window.gg = window.gg || {};
   }
   function writeHash() {
     const c = gg.lonlat(gg.map.getCenter());
-    const extra = new URLSearchParams();
-    if (gg.state.asOf) extra.set("date", gg.state.asOf);
+    const extra = [];
+    if (gg.state.asOf) extra.push("date=" + gg.state.asOf);
     const panel = panelRef();
-    if (panel) extra.set("panel", panel);
-    const tail = extra.toString();
+    if (panel) extra.push("panel=" + encodeURIComponent(panel).replace(/%3A/gi, ":"));
+    const tail = extra.join("&");
     const hash = "#" + gg.map.getZoom() + "/" + c[1].toFixed(5) + "/" + c[0].toFixed(5) + (tail ? "&" + tail : "");
     history.replaceState(null, "", location.pathname + location.search + hash);
     const link = document.getElementById("gg-lang");
