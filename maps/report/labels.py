@@ -11,7 +11,7 @@ _ZH: dict[str, str] = {
     "doc_title": "边界调整影响评估报告",
     "title": "{a} → {b} 边界调整影响报告",
     "proposal": "方案", "status": "状态", "status_draft": "草稿（尚未生效）", "status_applied": "已应用",
-    "status_reverted": "已撤销", "basis_live_preview": "依据：按当前地图实时测算", "basis_recorded_change":
+    "status_reverted": "已恢复原边界", "basis_live_preview": "依据：按当前地图实时测算", "basis_recorded_change":
     "依据：该调整写入的版本及其之前的版本",
     "document_ref": "文件号", "effective_date": "生效日期", "author": "经办人", "reason": "调整原因",
     "generated_at": "生成时间", "level": "调整层级", "territory_kind": "调出范围",
@@ -76,6 +76,11 @@ _ZH: dict[str, str] = {
     "territory_split": "在地图上绘制的新网格范围", "territory_merge": "整体并入的单位",
     "units_created": "新设单位", "units_retired": "撤并单位",
     "map_territory_split": "新设网格范围", "map_territory_merge": "并入范围",
+    "attachment": "附件", "watermark_draft": "草稿 未生效", "internal_map": "内部用图 注意保存",
+    "signoff_title": "审签", "signoff_handled": "经办", "signoff_checked": "审核", "signoff_issued": "签发",
+    "signoff_date": "成文日期", "signoff_date_blank": "　　年　　月　　日",
+    "no_residents_moved": "本次调整不涉及居民归属变化，无需比较居民到服务中心的距离。",
+    "beijing_time": "北京时间",
 }
 
 _EN: dict[str, str] = {
@@ -159,6 +164,11 @@ _EN: dict[str, str] = {
     "territory_split": "new grids drawn on the map", "territory_merge": "whole units merged",
     "units_created": "New units", "units_retired": "Units retired",
     "map_territory_split": "New grids' area", "map_territory_merge": "Area merged",
+    "attachment": "Attachment", "watermark_draft": "DRAFT – NOT IN EFFECT", "internal_map": "Map for internal use",
+    "signoff_title": "Sign-off", "signoff_handled": "Prepared by", "signoff_checked": "Checked by",
+    "signoff_issued": "Issued by", "signoff_date": "Date", "signoff_date_blank": "",
+    "no_residents_moved": "No resident changes community: there are no distances to compare.",
+    "beijing_time": "Beijing time (UTC+8)",
 }
 
 LABELS: dict[str, dict[str, str]] = {"zh": _ZH, "en": _EN}

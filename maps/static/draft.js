@@ -66,8 +66,8 @@ window.gg = window.gg || {};
   };
 
   /** Pick or drop the grid at a point: from the grids on the map when loaded (instant), else via /locate. */
-  gg.pickGrid = async function (lonlat) {
-    gg.whatif.mark();
+  gg.pickGrid = async function (lonlat, at) {
+    gg.whatif.mark(at);
     let grid = gg.whatif.gridAt(lonlat);
     let communityCode = grid ? grid.properties.parent_code : null;
     if (!grid) {
@@ -174,20 +174,44 @@ window.gg = window.gg || {};
       author: v("#gg-author"), nonadjacent: !!(form.querySelector("#gg-nonadjacent") || {}).checked };
   }
 
+  /** Picked grids changed while the form is open for the same community: redraw only what depends on them. */
+  function refreshDraftForm(d) {
+    const body = document.getElementById("gg-panel-body");
+    const form = document.getElementById("gg-draft");
+    if (!form || gg.panel.kind() !== "draft" || d.mode !== "grids" || form.dataset.mode !== "grids"
+      || form.querySelector("#gg-from").value !== (d.fromCode || "")) return false;
+    body.querySelector("#gg-draft-what").innerHTML = whatHtml(d);
+    body.querySelector("#gg-undo").disabled = !gg.whatif.history.length;
+    body.querySelector("#gg-redo").disabled = !gg.whatif.future.length;
+    const extra = body.querySelector("#gg-draft-extra");
+    extra.innerHTML = mergeButton(d) + gg.splitButton(d);
+    bindExtra(body);
+    gg.whatif.update();
+    return true;
+  }
+
+  function whatHtml(d) {
+    if (d.mode === "area") return gg.t("draft_area");
+    return gg.t("draft_grids", { n: d.grids.size }) + '<ul class="gg-chips">' + Array.from(d.grids.values()).map((f) =>
+      '<li data-code="' + gg.esc(f.properties.code) + '">' + gg.esc(gg.name(f.properties)) + "</li>").join("") + "</ul>";
+  }
+
+  function bindExtra(body) {
+    const merge = body.querySelector("#gg-merge");
+    if (merge) merge.addEventListener("click", () => submitDraft(body, "merge"));
+    const split = body.querySelector("#gg-split");
+    if (split) split.addEventListener("click", gg.startSplit);
+  }
+
   function showDraftForm() {
     const d = gg.draft;
     if (!d) return;
+    if (refreshDraftForm(d)) return;
     const kept = typed() || {};
     const box = draftBox();
     const fromList = candidates(box);
     if (d.fromCode && !fromList.some((p) => p.code === d.fromCode)) fromList.unshift({ code: d.fromCode, name: communityName(d.fromCode) });
-    let what;
-    if (d.mode === "area") {
-      what = gg.t("draft_area");
-    } else {
-      what = gg.t("draft_grids", { n: d.grids.size }) + '<ul class="gg-chips">' + Array.from(d.grids.values()).map((f) =>
-        '<li data-code="' + gg.esc(f.properties.code) + '">' + gg.esc(gg.name(f.properties)) + "</li>").join("") + "</ul>";
-    }
+    const what = whatHtml(d);
     const undo = d.mode === "grids" ? '<div class="gg-actions gg-undo"><button type="button" id="gg-undo" class="gg-btn gg-small"'
       + (gg.whatif.history.length ? "" : " disabled") + ' title="Ctrl+Z">' + gg.t("undo") + '</button><button type="button"'
       + ' id="gg-redo" class="gg-btn gg-small"' + (gg.whatif.future.length ? "" : " disabled") + ' title="Ctrl+Y">' + gg.t("redo")
@@ -195,7 +219,7 @@ window.gg = window.gg || {};
       + '">' + gg.t("tool_brush") + "</button></div>" : "";
     const html = "<h2>" + gg.t("draft_title") + '</h2><p class="gg-sub" id="gg-draft-what">' + what + "</p>" + undo
       + '<section id="gg-whatif" class="gg-whatif" aria-live="polite"></section>'
-      + '<form id="gg-draft" class="gg-form">'
+      + '<form id="gg-draft" class="gg-form" data-mode="' + d.mode + '">'
       + "<label>" + gg.t("from_community") + ' <select id="gg-from" required>' + options(fromList, d.fromCode, gg.t("choose")) + "</select></label>"
       + "<label>" + gg.t("to_community") + ' <select id="gg-to" required></select></label>'
       + "<label>" + gg.t("effective_date") + ' <input id="gg-date" type="date" required value="' + gg.esc(kept.date || gg.today()) + '"></label>'
@@ -207,7 +231,7 @@ window.gg = window.gg || {};
       + '<p id="gg-draft-error" class="gg-error" role="alert" hidden></p>'
       + '<div class="gg-actions"><button type="submit" id="gg-preview" class="gg-btn gg-primary">' + gg.t("save_draft") + "</button>"
       + '<button type="button" id="gg-draft-cancel" class="gg-btn">' + gg.t("cancel") + "</button></div>"
-      + mergeButton(d) + gg.splitButton(d) + "</form>";
+      + '<div id="gg-draft-extra">' + mergeButton(d) + gg.splitButton(d) + "</div></form>";
     const scroll = gg.panel.kind() === "draft" ? document.getElementById("gg-panel-body").scrollTop : 0;
     const body = gg.panel.show(html, "draft");
     body.scrollTop = scroll;
@@ -230,10 +254,7 @@ window.gg = window.gg || {};
       body.querySelector("#gg-brush-here").addEventListener("click", () => gg.setTool("brush"));
     }
     body.querySelector("#gg-draft-cancel").addEventListener("click", gg.clearDraft);
-    const merge = body.querySelector("#gg-merge");
-    if (merge) merge.addEventListener("click", () => submitDraft(body, "merge"));
-    const split = body.querySelector("#gg-split");
-    if (split) split.addEventListener("click", gg.startSplit);
+    bindExtra(body);
     body.querySelector("#gg-draft").addEventListener("submit", (e) => {
       e.preventDefault();
       submitDraft(body);

@@ -24,7 +24,7 @@ window.gg = window.gg || {};
     if (gg.state.drawing || gg.state.tool === "brush") return;
     const lonlat = gg.lonlat(e.latlng);
     if (gg.state.tool === "nearest") gg.nearest(lonlat);
-    else if (gg.state.tool === "grids") gg.pickGrid(lonlat);
+    else if (gg.state.tool === "grids") gg.pickGrid(lonlat, e.originalEvent && e.originalEvent.timeStamp);
     else gg.inspect(lonlat);
   }
 
