@@ -64,8 +64,8 @@ def run(base: str, strokes: int, width: int, height: int) -> dict[str, list[floa
         page = context.new_page()
         page.goto(base + "/map")
         page.wait_for_function("document.body.dataset.ready === '1'")
-        centre = page.evaluate("(c) => fetch('/map/search?q=' + c).then((r) => r.json()).then((d) => d.results[0].bbox)",
-                               NANJIAO)
+        centre = page.evaluate("(c) => fetch('/map/search?q=' + c).then((r) => r.json())"
+                               ".then((d) => d.results[0].bbox)", NANJIAO)
         page.evaluate("(b) => { gg.map.setView(gg.ll((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), 15); }", centre)
         page.wait_for_timeout(1500)
         page.evaluate("gg.whenIdle()")
@@ -117,7 +117,8 @@ def main() -> None:
                             f"{pct(s, 0.95):.1f} | {max(s):.1f} |")
     finally:
         server.should_exit = True
-    table = "\n".join(["| screen | measurement | n | p50 ms | p95 ms | max ms |", "|---|---|---:|---:|---:|---:|", *rows])
+    head = ["| screen | measurement | n | p50 ms | p95 ms | max ms |", "|---|---|---:|---:|---:|---:|"]
+    table = "\n".join([*head, *rows])
     print(table)
     if args.write_results:
         text = RESULTS.read_text(encoding="utf-8")

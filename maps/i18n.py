@@ -155,6 +155,8 @@ _ZH: dict[str, str] = {
     "err_status_401": "需要有效的 API 密钥", "err_status_403": "该密钥没有规划员权限",
     "err_status_404": "没有找到所请求的对象",
     "err_status_409": "相关单位已有变更", "err_status_422": "输入有误", "err_status_500": "服务器内部错误",
+    "heat_title": "楼栋密度（热力图）", "heat_solo": "隐藏负荷着色，只看密度", "heat_per_cell": "人/格",
+    "heat_points": "已放大到楼栋点", "heat_hint": "每格约 4 像素见方；颜色越深人数越多",
     # nearest tool, search
     "field_effective_date": "生效日期", "field_from_code": "调出社区", "field_to_code": "接收社区",
     "field_child_codes": "调出网格", "field_area": "绘制的区域", "field_area_crs": "坐标系", "field_author": "经办人",
@@ -339,6 +341,9 @@ _EN: dict[str, str] = {
     "field_kind": "kind", "field_lon": "longitude", "field_lat": "latitude", "field_k": "number of stations",
     "field_max_distance_m": "farthest distance", "field_datetime": "date", "field_q": "search words",
     "field_bbox": "box",
+    "heat_title": "Building density (heat map)", "heat_solo": "Hide the load colours: density only",
+    "heat_per_cell": "per cell", "heat_points": "zoomed in to building points",
+    "heat_hint": "Cells about 4 px square; darker = more people",
     "nearest_k": "Stations", "nearest_k_hint": "How many stations the nearest-station tool lists (1–20)",
     "nearest_hint": "Click a place on the map to list the nearest stations", "station_kind": "Station kind",
     "all_kinds": "All kinds", "max_distance_km": "Farthest (km)", "no_limit": "no limit",

@@ -417,3 +417,27 @@ def test_station_rings_go_with_their_panel(browser: Browser, demo_server: str) -
     outline = tab.js("(() => { const el = document.activeElement; return el && el.tagName === 'path' ?"
                      " getComputedStyle(el).outlineStyle : 'none'; })()")
     assert outline == "none"
+
+
+def test_density_of_elderly_over_or_instead_of_the_load_colours(browser: Browser, demo_server: str) -> None:
+    tab = open_map(browser, demo_server)
+    page = tab.page
+    nanjiao_view(tab, 13)
+    if page.locator("#gg-legend.gg-collapsed").count():
+        page.locator(".gg-legend-toggle").click()
+    with page.expect_response(re.compile(r"/map/layers/buildings\?.*weight=elderly")) as answer:
+        page.locator("#gg-density").select_option("elderly")
+    heat = answer.value.json()["heat"]
+    tab.settle()
+    assert heat["weight"] == "elderly" and heat["total"] > 0
+    assert tab.js("gg.layers.buildingsHeat._latlngs.length") == len(heat["points"]) > 0
+    scale = page.locator("#gg-heat-scale")
+    assert scale.is_visible() and scale.get_attribute("data-weight") == "elderly"
+    assert f"{round(heat['max']):,}" in scale.inner_text()
+    shot(tab, "density-elderly-over-load")
+    page.locator("#gg-density-solo").check()
+    fills = tab.js("[...document.querySelectorAll('.leaflet-overlay-pane path')]"
+                   ".map((p) => p.getAttribute('fill-opacity'))")
+    assert fills and all(f == "0" for f in fills)
+    shot(tab, "density-elderly-alone")
+    assert tab.console_errors == [] and tab.failed == []

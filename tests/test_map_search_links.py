@@ -1,4 +1,5 @@
-"""Search by building address and past ten results; a proposal's change as GeoJSON; the page's optional features."""
+"""Search by building address and past ten results; a proposal's change as GeoJSON; density heat maps of groups;
+the page's optional features."""
 
 from __future__ import annotations
 
@@ -74,3 +75,14 @@ def test_the_page_knows_the_optional_proposal_routes(client) -> None:
     config = json.loads(page.split("gg.init(", 1)[1].rsplit(");", 1)[0])
     assert config["features"].get("preview") is True and config["features"].get("change_geojson") is True
     assert config["strings"]["err_code_unauthorized"] and config["strings"]["tool_brush"] == "画笔"
+
+
+def test_the_heat_grid_counts_the_group_asked_for(client) -> None:
+    buildings = client.get("/collections/buildings/items", params={"limit": 1000}).json()["features"]
+    for weight in ("residents", "elderly", "children", "special_care"):
+        layer = client.get("/map/layers/buildings", params={"zoom": 10, "weight": weight}).json()
+        assert layer["mode"] == "heat" and layer["heat"]["weight"] == weight
+        expected = sum(b["properties"][weight] or 0 for b in buildings)
+        assert layer["heat"]["total"] == expected == sum(p[2] for p in layer["heat"]["points"]), weight
+    bad = client.get("/map/layers/buildings", params={"zoom": 10, "weight": "income"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "weight"

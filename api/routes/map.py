@@ -15,7 +15,7 @@ import mimetypes
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -177,6 +177,8 @@ def map_layer(
     _: ReaderDep,
     zoom: Annotated[int, Query(ge=0, le=24, description="The map's zoom level (sets the simplification).")] = 10,
     simplify: Annotated[bool, Query(description="Coverage-simplify below zoom 16 (false: stored geometry).")] = True,
+    weight: Annotated[Literal["residents", "elderly", "children", "special_care"],
+                      Query(description="buildings: what the heat grid counts (residents, or a group).")] = "residents",
 ) -> Response:
     """The features of ``layer`` meeting ``bbox`` on ``datetime``, prepared for display at ``zoom``.
 
@@ -189,7 +191,7 @@ def map_layer(
     cache = _layer_cache(request.app)
     with engine.connect() as conn:
         if layer == "buildings":
-            body = cache.buildings(conn, as_of).query(bbox, zoom)
+            body = cache.buildings(conn, as_of).query(bbox, zoom, weight)
         else:
             prepared = cache.units(conn, layer, as_of, lambda: request.app.state.totals.get(conn, as_of))
             body = prepared.query(bbox, zoom, simplify=simplify)

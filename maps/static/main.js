@@ -205,6 +205,7 @@ window.gg = window.gg || {};
 
     gg.map.on("click", onMapClick);
     gg.map.on("overlayadd", (e) => gg.onOverlayAdd(e.layer));
+    gg.map.on("overlayadd overlayremove", () => gg.showHeatScale(undefined));
     gg.map.on("draw:drawstart", () => { gg.state.drawing = true; });
     gg.map.on("draw:drawstop", () => { setTimeout(() => { gg.state.drawing = false; }, 0); });
     gg.map.on("draw:created", (e) => (gg.draft && gg.draft.mode === "split" ? gg.addSplitPart : gg.onDrawn)(e.layer));
