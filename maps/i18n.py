@@ -157,6 +157,8 @@ _ZH: dict[str, str] = {
     "err_status_409": "相关单位已有变更", "err_status_422": "输入有误", "err_status_500": "服务器内部错误",
     "heat_title": "楼栋密度（热力图）", "heat_solo": "隐藏负荷着色，只看密度", "heat_per_cell": "人/格",
     "heat_points": "已放大到楼栋点", "heat_hint": "每格约 4 像素见方；颜色越深人数越多",
+    "compare_button": "比较两个方案", "compare_title": "方案比较", "compare_plan": "方案 {n}",
+    "compare_need_two": "至少需要两个方案才能比较",
     # nearest tool, search
     "field_effective_date": "生效日期", "field_from_code": "调出社区", "field_to_code": "接收社区",
     "field_child_codes": "调出网格", "field_area": "绘制的区域", "field_area_crs": "坐标系", "field_author": "经办人",
@@ -344,6 +346,8 @@ _EN: dict[str, str] = {
     "heat_title": "Building density (heat map)", "heat_solo": "Hide the load colours: density only",
     "heat_per_cell": "per cell", "heat_points": "zoomed in to building points",
     "heat_hint": "Cells about 4 px square; darker = more people",
+    "compare_button": "Compare two plans", "compare_title": "Two plans side by side", "compare_plan": "Plan {n}",
+    "compare_need_two": "Two proposals are needed to compare",
     "nearest_k": "Stations", "nearest_k_hint": "How many stations the nearest-station tool lists (1–20)",
     "nearest_hint": "Click a place on the map to list the nearest stations", "station_kind": "Station kind",
     "all_kinds": "All kinds", "max_distance_km": "Farthest (km)", "no_limit": "no limit",

@@ -237,6 +237,18 @@ def test_every_proposal_links_to_its_report_pdf_csv_and_geojson(browser: Browser
         page.locator("#gg-panel .gg-report .gg-links a").first.wait_for()
         assert page.locator("#gg-panel .gg-report .gg-links a").count() == 4
         shot(tab, "report-links-preview")
+        # two plans side by side: their areas in two colours, their load tables beside each other
+        page.locator("#gg-tool-proposals").click()
+        page.locator("#gg-compare").click()
+        plans = page.locator(".gg-compare-plan")
+        plans.nth(1).wait_for()
+        assert sorted(int(plans.nth(i).get_attribute("data-proposal") or 0) for i in range(2)) == sorted([applied, draft])
+        for i in range(2):
+            table = plans.nth(i).locator("tr[data-code]")
+            assert table.count() >= 2 and plans.nth(i).locator("tr[data-code='" + NANJIAO + "']").count() == 1
+        tab.settle()
+        assert covered(tab) == []
+        shot(tab, "compare-two-plans")
         assert tab.console_errors == []
 
 

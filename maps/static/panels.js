@@ -9,6 +9,7 @@ window.gg = window.gg || {};
       const body = document.getElementById("gg-panel-body");
       body.innerHTML = html;
       if (kind !== "station" && gg.layers.rings) gg.layers.rings.clearLayers(); // rings belong to a station's panel
+      if (kind !== "compare" && gg.clearCompare) gg.clearCompare();
       panel.dataset.kind = kind || "";
       panel.hidden = false;
       document.body.classList.add("gg-panel-open");
@@ -22,6 +23,7 @@ window.gg = window.gg || {};
       document.body.classList.remove("gg-panel-open");
       gg.layers.selection.clearLayers();
       gg.layers.rings.clearLayers();
+      if (gg.clearCompare) gg.clearCompare();
       if (gg.state.tool === "nearest") gg.setTool("nearest"); // closing the tool's panel ends the tool
       gg.layers.nearest.clearLayers();
       if (gg.writeHash) gg.writeHash();

@@ -276,12 +276,16 @@ window.gg = window.gg || {};
         + (p.document_ref ? " · " + gg.esc(p.document_ref) : "") + " · " + gg.esc(p.author) + "</small><br>" + reportLinks(p.id)
         + '</td><td class="gg-acts">' + actions + "</td></tr>";
     });
-    const html = "<h2>" + gg.t("proposals_title") + "</h2>" + gg.keyField()
+    const compare = rows.length >= 2 ? '<div class="gg-actions"><button type="button" id="gg-compare" class="gg-btn">'
+      + gg.t("compare_button") + "</button></div>" : "";
+    const html = "<h2>" + gg.t("proposals_title") + "</h2>" + compare + gg.keyField()
       + '<p id="gg-list-error" class="gg-error" role="alert" hidden></p>'
       + (rows.length ? '<table class="gg-table gg-proposals">' + rows.join("") + "</table>" : '<p class="gg-muted">' + gg.t("proposals_none") + "</p>")
       + '<p class="gg-muted">' + gg.t("proposals_hint") + "</p>";
     const body = gg.panel.show(html, "proposals");
     gg.bindKeyField(body);
+    const compareButton = body.querySelector("#gg-compare");
+    if (compareButton) compareButton.addEventListener("click", () => gg.showCompare());
     body.querySelectorAll("button[data-act]").forEach((button) => button.addEventListener("click", () => {
       const id = Number(button.closest("tr").dataset.id);
       const act = button.dataset.act;
