@@ -342,10 +342,10 @@ window.gg = window.gg || {};
   }
 
   // ---- the preview request (debounced, cancellable, stores nothing) ------------------------------
+  /** Forget the pending request: its timer is cleared and an answer still on its way is ignored. */
   W.cancel = function () {
     clearTimeout(W.timer);
-    if (W.controller) W.controller.abort();
-    W.controller = null;
+    W.seq += 1;
   };
 
   function payload(d, toCode) {
@@ -363,7 +363,7 @@ window.gg = window.gg || {};
   }
 
   function ask(d, toCode, model) {
-    W.cancel();
+    clearTimeout(W.timer);
     if (!gg.config.features.preview || !toCode || (d.mode === "grids" && !d.grids.size)) return false;
     if (!gg.apiKey()) { // the preview needs a planner key: ask for none without it (a 401 per change is noise)
       W.needsKey = true;
@@ -372,6 +372,7 @@ window.gg = window.gg || {};
     W.needsKey = false;
     const seq = ++W.seq;
     W.timer = setTimeout(async () => {
+      if (W.controller) W.controller.abort(); // a newer selection replaces the request still running
       const controller = (W.controller = new AbortController());
       try {
         const answer = await gg.api("/proposals/preview", { method: "POST", body: payload(d, toCode), signal: controller.signal });
