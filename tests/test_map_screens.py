@@ -136,6 +136,8 @@ def test_brush_updates_the_live_counter_without_storing_anything(browser: Browse
     brush(tab, points[2:])
     codes = [p[2] for p in points]
     assert picked(tab) == codes
+    chips = page.locator(".gg-chips li").evaluate_all("items => items.map((li) => li.dataset.code)")
+    assert chips == codes  # the panel lists each picked grid once
     grids = [tab.api(f"/collections/grids/items/{c}")["properties"] for c in codes]
     moved = sum(g["residents"] for g in grids)
     counter = whatif(tab)
@@ -242,7 +244,8 @@ def test_every_proposal_links_to_its_report_pdf_csv_and_geojson(browser: Browser
         page.locator("#gg-compare").click()
         plans = page.locator(".gg-compare-plan")
         plans.nth(1).wait_for()
-        assert sorted(int(plans.nth(i).get_attribute("data-proposal") or 0) for i in range(2)) == sorted([applied, draft])
+        shown = sorted(int(plans.nth(i).get_attribute("data-proposal") or 0) for i in range(2))
+        assert shown == sorted([applied, draft])
         for i in range(2):
             table = plans.nth(i).locator("tr[data-code]")
             assert table.count() >= 2 and plans.nth(i).locator("tr[data-code='" + NANJIAO + "']").count() == 1

@@ -217,7 +217,7 @@ window.gg = window.gg || {};
       + ' id="gg-redo" class="gg-btn gg-small"' + (gg.whatif.future.length ? "" : " disabled") + ' title="Ctrl+Y">' + gg.t("redo")
       + '</button><button type="button" id="gg-brush-here" class="gg-btn gg-small" aria-pressed="' + String(gg.state.tool === "brush")
       + '">' + gg.t("tool_brush") + "</button></div>" : "";
-    const html = "<h2>" + gg.t("draft_title") + '</h2><p class="gg-sub" id="gg-draft-what">' + what + "</p>" + undo
+    const html = "<h2>" + gg.t("draft_title") + '</h2><div class="gg-sub" id="gg-draft-what">' + what + "</div>" + undo
       + '<section id="gg-whatif" class="gg-whatif" aria-live="polite"></section>'
       + '<form id="gg-draft" class="gg-form" data-mode="' + d.mode + '">'
       + "<label>" + gg.t("from_community") + ' <select id="gg-from" required>' + options(fromList, d.fromCode, gg.t("choose")) + "</select></label>"
