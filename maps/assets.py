@@ -92,6 +92,6 @@ CLUSTER_CSS = [
 HEAT_JS = [("leaflet-heat.js", f"{STATIC_URL}/folium/leaflet_heat.min.js")]
 
 # The page's own script and style sheet, in load order.
-APP_JS = ["i18n-fmt.js", "gcj02.js", "core.js", "layers.js", "panels.js", "draft.js", "split.js", "proposals.js",
-          "balance.js", "groups.js", "main.js"]
+APP_JS = ["i18n-fmt.js", "gcj02.js", "core.js", "layers.js", "panels.js", "draft.js", "whatif.js", "split.js",
+          "proposals.js", "compare.js", "balance.js", "groups.js", "main.js"]
 APP_CSS = ["gridgov-map.css"]

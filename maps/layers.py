@@ -39,6 +39,8 @@ GRIDS_MIN_ZOOM = 12  # the page shows grids from this zoom on
 BUILDING_POINTS_ZOOM = 15  # buildings as points from this zoom on, as a heat grid below it
 MAX_BUILDING_POINTS = 6000  # more points than this in the box: answer with the heat grid instead
 HEAT_CELL_PIXELS = 4
+# What the building heat map can weigh: residents, or one of the groups that weigh on workload.
+HEAT_WEIGHTS: tuple[str, ...] = ("residents", "elderly", "children", "special_care")
 SIMPLIFY_PIXELS = 1.0
 TOTAL_FIELDS = ("residents", "households", "buildings", "workers", "elderly", "children", "special_care")
 
@@ -164,7 +166,7 @@ def read_unit_layer(conn: Connection, layer: str, as_of: dt.date, totals: pd.Dat
 
 @dataclass
 class BuildingPoints:
-    """The current buildings as arrays (code, grid, position, households, residents)."""
+    """The current buildings as arrays (code, grid, position, households, residents and groups)."""
 
     codes: NDArray[Any]
     grid_codes: NDArray[Any]
@@ -172,6 +174,16 @@ class BuildingPoints:
     lat: NDArray[np.float64]
     households: NDArray[np.int64]
     residents: NDArray[np.int64]
+    elderly: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    children: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    special_care: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def weights(self, weight: str) -> NDArray[np.int64]:
+        """The count ``weight`` (one of :data:`HEAT_WEIGHTS`) per building (zeros where it is unknown)."""
+        if weight not in HEAT_WEIGHTS:
+            raise ValueError(f"unknown heat weight {weight!r}")
+        values: NDArray[np.int64] = getattr(self, weight)
+        return values if len(values) == len(self.codes) else np.zeros(len(self.codes), dtype=np.int64)
 
     def mask(self, bbox: BBox | None) -> NDArray[np.bool_]:
         """Which buildings lie in ``bbox``."""
@@ -179,14 +191,14 @@ class BuildingPoints:
             return np.ones(len(self.codes), dtype=bool)
         return (self.lon >= bbox[0]) & (self.lon <= bbox[2]) & (self.lat >= bbox[1]) & (self.lat <= bbox[3])
 
-    def heat(self, bbox: BBox | None, zoom: int) -> dict[str, Any]:
-        """Residents binned on a fixed grid of cells ``HEAT_CELL_PIXELS`` wide: [lat, lon, residents] per cell.
+    def heat(self, bbox: BBox | None, zoom: int, weight: str = "residents") -> dict[str, Any]:
+        """``weight`` (residents, elderly…) binned on a fixed grid of cells ``HEAT_CELL_PIXELS`` wide: [lat, lon, n].
 
         Cells are aligned on the globe, not on the box, so panning never shifts them; each cell's point
         is its residents-weighted centre.
         """
         m = self.mask(bbox)
-        lon, lat, weight = self.lon[m], self.lat[m], self.residents[m].astype(float)
+        lon, lat, counts = self.lon[m], self.lat[m], self.weights(weight)[m].astype(float)
         cell = HEAT_CELL_PIXELS * pixel_degrees(clamp_zoom(zoom))
         points: list[list[float]] = []
         peak = 0.0
@@ -194,8 +206,8 @@ class BuildingPoints:
             keys = np.stack([np.floor(lon / cell), np.floor(lat / cell)], axis=1)
             _, inverse = np.unique(keys, axis=0, return_inverse=True)
             inverse = inverse.ravel()
-            sums = np.bincount(inverse, weights=weight)
-            w = np.maximum(weight, 1e-9)  # empty buildings still place their cell
+            sums = np.bincount(inverse, weights=counts)
+            w = np.maximum(counts, 1e-9)  # empty buildings still place their cell
             w_sum = np.bincount(inverse, weights=w)
             c_lon = np.bincount(inverse, weights=lon * w) / w_sum
             c_lat = np.bincount(inverse, weights=lat * w) / w_sum
@@ -204,7 +216,7 @@ class BuildingPoints:
                                                         np.round(c_lon, decimals).tolist(), sums.tolist(), strict=True)]
             peak = float(np.quantile(sums, 0.98))
         return {"cell_deg": cell, "max": max(peak, 1.0), "points": points, "buildings": int(m.sum()),
-                "residents": int(weight.sum())}
+                "weight": weight, "total": int(counts.sum()), "residents": int(self.residents[m].sum())}
 
     def features(self, bbox: BBox | None, zoom: int) -> tuple[bytes | None, int]:
         """Buildings in ``bbox`` as GeoJSON points (None when more than ``MAX_BUILDING_POINTS``) and their count."""
@@ -214,18 +226,19 @@ class BuildingPoints:
         decimals = decimals_for_zoom(clamp_zoom(zoom))
         geometries = [f'{{"type":"Point","coordinates":[{x:.{decimals}f},{y:.{decimals}f}]}}'
                       for x, y in zip(self.lon[idx], self.lat[idx], strict=True)]
+        groups = {k: self.weights(k) for k in HEAT_WEIGHTS[1:]}
         props = [{"code": self.codes[i], "grid_code": self.grid_codes[i], "households": int(self.households[i]),
-                  "residents": int(self.residents[i])} for i in idx]
+                  "residents": int(self.residents[i]), **{k: int(v[i]) for k, v in groups.items()}} for i in idx]
         return feature_collection(geometries, props, layer="buildings", mode="points", zoom=zoom,
                                   numberMatched=int(len(idx))), int(len(idx))
 
-    def query(self, bbox: BBox | None, zoom: int) -> bytes:
-        """Points from ``BUILDING_POINTS_ZOOM`` on (when few enough), otherwise the heat grid."""
+    def query(self, bbox: BBox | None, zoom: int, weight: str = "residents") -> bytes:
+        """Points from ``BUILDING_POINTS_ZOOM`` on (when few enough), otherwise the heat grid of ``weight``."""
         if zoom >= BUILDING_POINTS_ZOOM:
             body, _ = self.features(bbox, zoom)
             if body is not None:
                 return body
-        heat = self.heat(bbox, zoom)
+        heat = self.heat(bbox, zoom, weight)
         return feature_collection([], [], layer="buildings", mode="heat", zoom=zoom, heat=heat,
                                   numberMatched=heat["buildings"])
 
@@ -233,15 +246,15 @@ class BuildingPoints:
 def read_buildings(conn: Connection, as_of: dt.date) -> BuildingPoints:
     """The buildings valid on ``as_of``."""
     rows = conn.execute(
-        text(f"SELECT code, grid_code, ST_X(geom), ST_Y(geom), households, residents FROM buildings "
-             f"WHERE {AS_OF} ORDER BY code"),
+        text(f"SELECT code, grid_code, ST_X(geom), ST_Y(geom), households, residents, coalesce(elderly, 0), "
+             f"coalesce(children, 0), coalesce(special_care, 0) FROM buildings WHERE {AS_OF} ORDER BY code"),
         {"as_of": as_of},
     ).all()
-    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 6
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 9
+    ints = [np.asarray(c, dtype=np.int64) for c in cols[4:]]
     return BuildingPoints(
         np.asarray(cols[0], dtype=object), np.asarray(cols[1], dtype=object),
-        np.asarray(cols[2], dtype=float), np.asarray(cols[3], dtype=float),
-        np.asarray(cols[4], dtype=np.int64), np.asarray(cols[5], dtype=np.int64),
+        np.asarray(cols[2], dtype=float), np.asarray(cols[3], dtype=float), *ints,
     )
 
 

@@ -226,7 +226,8 @@ def _shell(s: dict[str, str], lang: str) -> str:
     other = "en" if lang != "en" else "zh-CN"
     return f"""
 <header id="gg-bar" role="banner">
-  <div class="gg-brand"><span class="gg-logo" aria-hidden="true">网</span><span>{s['title']}</span></div>
+  <div class="gg-brand"><span class="gg-logo" aria-hidden="true">网</span><span class="gg-title">{s['title']}</span>
+    <span class="gg-title-short">{s['title_short']}</span></div>
   <form id="gg-search" role="search" autocomplete="off">
     <input id="gg-search-input" type="search" placeholder="{s['search_placeholder']}" aria-label="{s['search']}">
     <ul id="gg-search-results" role="listbox" hidden></ul>
@@ -234,8 +235,11 @@ def _shell(s: dict[str, str], lang: str) -> str:
   <label class="gg-asof">{s['as_of']} <input id="gg-asof" type="date"></label>
   <div class="gg-tools" role="toolbar">
     <button type="button" id="gg-tool-nearest" class="gg-btn" aria-pressed="false">{s['tool_nearest']}</button>
-    <label class="gg-k">k <input id="gg-k" type="number" min="1" max="20" value="3"></label>
+    <label class="gg-k" title="{s['nearest_k_hint']}">{s['nearest_k']}
+      <input id="gg-k" type="number" min="1" max="20" value="3"></label>
     <button type="button" id="gg-tool-grids" class="gg-btn" aria-pressed="false">{s['tool_pick_grids']}</button>
+    <button type="button" id="gg-tool-brush" class="gg-btn" aria-pressed="false"
+      title="{s['hint_brush_short']}">{s['tool_brush']}</button>
     <button type="button" id="gg-tool-proposals" class="gg-btn">{s['tool_proposals']}</button>
     <button type="button" id="gg-tool-balance" class="gg-btn" hidden>{s['tool_balance']}</button>
   </div>

@@ -1,4 +1,7 @@
-"""Search by name or code for the page's search box: units from the prepared layers, stations by SQL."""
+"""Search for the page's search box: units, stations, building addresses (楼栋地址, "南郊社区1组1栋").
+
+Units are matched by name or code in the prepared layers; stations and buildings by SQL.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +49,30 @@ def search_units(layers: dict[str, UnitLayer], query: str, *, limit: int) -> lis
                 hits.append((score, _LEVEL_RANK.get(layer_id, 9), props["code"], hit))
     hits.sort(key=lambda h: h[:3])
     return [h[3] for h in hits[:limit]]
+
+
+def _like(query: str) -> str:
+    return query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_buildings(conn: Connection, query: str, *, as_of: dt.date, limit: int) -> list[dict[str, Any]]:
+    """Buildings whose address contains ``query`` or whose code starts with it, shortest address first.
+
+    The shortest address containing the words is the closest match ("1组1栋" before "1组11栋").
+    """
+    query = query.strip()
+    if not query:
+        return []
+    literal = _like(query)
+    rows = conn.execute(
+        text(f"SELECT code, address, grid_code, ST_X(geom), ST_Y(geom), households, residents FROM buildings "
+             f"WHERE {AS_OF} AND (address LIKE :pattern ESCAPE '\\' OR code LIKE :prefix ESCAPE '\\') "
+             "ORDER BY length(coalesce(address, code)), code LIMIT :limit"),
+        {"as_of": as_of, "pattern": f"%{literal}%", "prefix": f"{literal}%", "limit": limit},
+    ).all()
+    return [{"type": "building", "layer": "buildings", "code": r[0], "name": r[1] or r[0], "name_en": None,
+             "grid_code": r[2], "households": r[5], "residents": r[6], "bbox": [r[3], r[4], r[3], r[4]]}
+            for r in rows]
 
 
 def search_stations(conn: Connection, query: str, *, as_of: dt.date, limit: int) -> list[dict[str, Any]]:

@@ -454,7 +454,7 @@ def test_draw_preview_apply_refresh_revert(browser: Browser, demo_db_url: str) -
         page.locator("#gg-preview").click()
         error = page.locator("#gg-draft-error")
         error.wait_for()
-        assert "API key" in error.inner_text() and "401" in error.inner_text()
+        assert "API 密钥" in error.inner_text() and "401" in error.inner_text()  # in Chinese: no English leaks
         tab.shot("21-error-in-words")
 
         page.locator("#gg-key").fill(PLANNER_KEY)
@@ -633,7 +633,8 @@ def test_balancing_panel_suggests_drafts_applies_them_and_sizes_grids(browser: B
         page.locator("#gg-suggest").click()
         error = page.locator("#gg-balance-error")
         error.wait_for()
-        assert "no set of whole-grid moves" in error.inner_text() and "HTTP 422" in error.inner_text()
+        # in Chinese: the API's message_zh when it sends one, else the field named in words (no English)
+        assert "必须达标的社区" in error.inner_text() and "HTTP 422" in error.inner_text()
         assert page.locator(".gg-moves li").count() == 0
         tab.shot("40-balance-infeasible")
 

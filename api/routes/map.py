@@ -15,7 +15,7 @@ import mimetypes
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -30,7 +30,7 @@ from maps.csp import map_policy
 from maps.i18n import normalize_language
 from maps.layers import LAYER_IDS, UNIT_LAYERS, LayerCache
 from maps.page import PageOptions, build_page
-from maps.search import search_stations, search_units
+from maps.search import search_buildings, search_stations, search_units
 
 router = APIRouter(tags=["map"])
 log = logging.getLogger("gridgov.api.map")
@@ -46,6 +46,11 @@ _OPTIONAL = {
     "load": "GET /load",
     "balance": "POST /balance",
     "grid_splits": "POST /grid-splits",
+    "preview": "POST /proposals/preview",
+    "change_geojson": "GET /proposals/0/change.geojson",
+    "withdraw": "POST /proposals/0/withdraw",
+    "cancel": "POST /proposals/0/cancel",
+    "reverse": "POST /proposals/0/reverse",
 }
 
 
@@ -176,6 +181,8 @@ def map_layer(
     _: ReaderDep,
     zoom: Annotated[int, Query(ge=0, le=24, description="The map's zoom level (sets the simplification).")] = 10,
     simplify: Annotated[bool, Query(description="Coverage-simplify below zoom 16 (false: stored geometry).")] = True,
+    weight: Annotated[Literal["residents", "elderly", "children", "special_care"],
+                      Query(description="buildings: what the heat grid counts (residents, or a group).")] = "residents",
 ) -> Response:
     """The features of ``layer`` meeting ``bbox`` on ``datetime``, prepared for display at ``zoom``.
 
@@ -188,27 +195,32 @@ def map_layer(
     cache = _layer_cache(request.app)
     with engine.connect() as conn:
         if layer == "buildings":
-            body = cache.buildings(conn, as_of).query(bbox, zoom)
+            body = cache.buildings(conn, as_of).query(bbox, zoom, weight)
         else:
             prepared = cache.units(conn, layer, as_of, lambda: request.app.state.totals.get(conn, as_of))
             body = prepared.query(bbox, zoom, simplify=simplify)
     return _send(request, body, GEOJSON)
 
 
-@router.get("/map/search", summary="Search units and stations by name or code")
+@router.get("/map/search", summary="Search units, stations and building addresses by name or code")
 def map_search(
     request: Request,
     engine: ReadEngineDep,
     as_of: AsOfDep,
     _: ReaderDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description="Name (Chinese or English) or code.")],
-    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JSONResponse:
-    """Sub-districts, communities, grids, then stations matching ``q``, each with its bounding box."""
+    """Sub-districts, communities, grids, stations, then building addresses matching ``q``, each with its box.
+
+    ``numberMatched`` counts what was found before the cut to ``limit`` (at most ``limit`` of each kind).
+    """
     cache = _layer_cache(request.app)
     with engine.connect() as conn:
         layers = {lid: cache.units(conn, lid, as_of, lambda: request.app.state.totals.get(conn, as_of))
                   for lid in UNIT_LAYERS}
         units = search_units(layers, q, limit=limit)
         stations = search_stations(conn, q, as_of=as_of, limit=limit)
-    return JSONResponse({"query": q, "as_of": as_of.isoformat(), "results": (units + stations)[:limit]})
+        buildings = search_buildings(conn, q, as_of=as_of, limit=limit)
+    found = units + stations + buildings
+    return JSONResponse({"query": q, "as_of": as_of.isoformat(), "numberMatched": len(found), "results": found[:limit]})

@@ -184,3 +184,30 @@ def report(
     report = _for(who, compute_impact(engine, proposal_id, norms=options.norms), engine, f"report?format={format}")
     body, media, name = render(report, format, options.lang)
     return _attachment(body, media, name, inline=format != "csv")
+
+
+@router.get("/{proposal_id}/change.geojson", summary="The change as GeoJSON (for QGIS, ArcGIS)",
+            responses={200: {"content": {"application/geo+json": {}}}})
+def change_geojson(proposal_id: int, engine: EngineDep, _: ReaderDep, options: OptionsDep) -> Response:
+    """One FeatureCollection: the moved territory, then every changed unit before and after the change.
+
+    Each feature has ``state`` (territory, before, after) and ``role`` (from, to, new, retired, …), and the
+    proposal's id, kind, status and effective date, so that one layer styled by ``state`` shows the change.
+    """
+    import json
+
+    report = compute_impact(engine, proposal_id, norms=options.norms)
+    p = report.proposal
+    common = {"proposal_id": p.id, "kind": p.kind, "status": p.status, "effective_date": p.effective_date.isoformat(),
+              "document_ref": p.document_ref}
+    moved = report.summary.moved.model_dump()
+    features: list[dict[str, object]] = [{"type": "Feature", "geometry": report.map.territory,
+                                          "properties": {**common, "state": "territory", "role": "territory", **moved}}]
+    for state in ("before", "after"):
+        for feature in getattr(report.map, state).get("features", []):
+            props = {**common, **(feature.get("properties") or {}), "state": state}
+            features.append({"type": "Feature", "id": f"{state}-{feature.get('id', len(features))}",
+                             "geometry": feature.get("geometry"), "properties": props})
+    body = json.dumps({"type": "FeatureCollection", "name": f"proposal-{p.id}", "features": features},
+                      ensure_ascii=False).encode("utf-8")
+    return _attachment(body, "application/geo+json", f"proposal-{p.id}-change.geojson", inline=False)

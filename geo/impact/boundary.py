@@ -75,6 +75,18 @@ def compass8(lon0: float, lat0: float, lon1: float, lat1: float) -> int:
     return int(((azimuth + 22.5) % 360.0) // 45.0)
 
 
+def _end_direction(line: LineString, end: Point, other: Point) -> int:
+    """Where ``end`` of ``line`` lies, seen from its other end (so the two ends never share a direction).
+
+    Seen from the line's middle, both ends of a line that bends back (a U around a unit) can lie in the
+    same direction, which gave "西起…，西至…". Only when the ends (nearly) meet is the middle used.
+    """
+    if GEOD.inv(other.x, other.y, end.x, end.y)[2] >= NOISE_M:
+        return compass8(other.x, other.y, end.x, end.y)
+    middle = line.interpolate(0.5, normalized=True)
+    return compass8(middle.x, middle.y, end.x, end.y)
+
+
 def _segments_by_side(line: BaseGeometry, origin: Point) -> np.ndarray:
     """Geodesic length (m) of ``line`` facing north, east, south and west of ``origin``."""
     totals = np.zeros(4)
@@ -177,11 +189,11 @@ def shared_boundary(a: Place, b: Place, a_before: BaseGeometry | None, b_before:
         zh = head[0] + f"，{b.name}四周均为{a.name}。"
         en = head[1] + f"; {a.en()} surrounds {b.en()}."
     else:
-        middle = longest.interpolate(0.5, normalized=True)
         words_zh, words_en = [], []
-        for point in (Point(longest.coords[0]), Point(longest.coords[-1])):
+        first, last = Point(longest.coords[0]), Point(longest.coords[-1])
+        for point, other in ((first, last), (last, first)):
             meet = _junction(point, others, {a.code, b.code})
-            direction = compass8(middle.x, middle.y, point.x, point.y)
+            direction = _end_direction(longest, point, other)
             ends.append(BoundaryEnd(direction=COMPASS_EN[direction], lon=round(point.x, 7), lat=round(point.y, 7),
                                     junction=[UnitRef(code=str(p.code), name=p.name, name_en=p.name_en)
                                               for p in meet]))

@@ -77,6 +77,11 @@ _ZH: dict[str, str] = {
     "territory_split": "在地图上绘制的新网格范围", "territory_merge": "整体并入的单位",
     "units_created": "新设单位", "units_retired": "撤并单位",
     "map_territory_split": "新设网格范围", "map_territory_merge": "并入范围",
+    "attachment": "附件", "watermark_draft": "草稿 未生效", "internal_map": "内部用图 注意保存",
+    "signoff_title": "审签", "signoff_handled": "经办", "signoff_checked": "审核", "signoff_issued": "签发",
+    "signoff_date": "成文日期", "signoff_date_blank": "　　年　　月　　日",
+    "no_residents_moved": "本次调整不涉及居民归属变化，无需比较居民到服务中心的距离。",
+    "beijing_time": "北京时间",
 }
 
 _EN: dict[str, str] = {
@@ -161,6 +166,11 @@ _EN: dict[str, str] = {
     "territory_split": "new grids drawn on the map", "territory_merge": "whole units merged",
     "units_created": "New units", "units_retired": "Units retired",
     "map_territory_split": "New grids' area", "map_territory_merge": "Area merged",
+    "attachment": "Attachment", "watermark_draft": "DRAFT – NOT IN EFFECT", "internal_map": "Map for internal use",
+    "signoff_title": "Sign-off", "signoff_handled": "Prepared by", "signoff_checked": "Checked by",
+    "signoff_issued": "Issued by", "signoff_date": "Date", "signoff_date_blank": "",
+    "no_residents_moved": "No resident changes community: there are no distances to compare.",
+    "beijing_time": "Beijing time (UTC+8)",
 }
 
 LABELS: dict[str, dict[str, str]] = {"zh": _ZH, "en": _EN}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import functools
 import io
 from pathlib import Path
@@ -41,6 +42,17 @@ def _title(report: ImpactReport, lang: str) -> str:
     return t(lang, "title", a=labels.name(p.from_unit, lang), b=b)
 
 
+BEIJING = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+
+
+def beijing_time(moment: dt.datetime, lang: str) -> str:
+    """``moment`` in Beijing time (UTC+8), the time every reader of the report lives in; naive = UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return f"{moment.astimezone(BEIJING):%Y-%m-%d %H:%M}（{t(lang, 'beijing_time')}）" if lang == "zh" else \
+        f"{moment.astimezone(BEIJING):%Y-%m-%d %H:%M} {t(lang, 'beijing_time')}"
+
+
 def _page(report: ImpactReport, lang: str, mode: str) -> str:
     from maps.report.static_map import render_static_map
     from maps.report.view import access_rows, household_rows, sides_rows, unit_tables
@@ -59,7 +71,7 @@ def _page(report: ImpactReport, lang: str, mode: str) -> str:
         report=report, lang=lang, mode=mode, title=_title(report, lang),
         csp=report_policy(interactive) if mode == "html" else None,
         css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
-        generated=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        generated=beijing_time(report.generated_at, lang),
         t=functools.partial(t, lang), tk=lambda key, **v: labels.for_kind(lang, key, report.proposal.kind, **v),
         nm=lambda ref: labels.name(ref, lang), int=labels.integer, dec=labels.decimal,
         paren=(lambda s: f"（{s}）") if lang == "zh" else (lambda s: f" ({s})"), sep="、" if lang == "zh" else ", ",

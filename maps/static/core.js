@@ -69,8 +69,9 @@ window.gg = window.gg || {};
     gg.busy(1);
     let response;
     try {
-      response = await fetch(url, { method: opts.method || "GET", headers: headers, body: body });
+      response = await fetch(url, { method: opts.method || "GET", headers: headers, body: body, signal: opts.signal });
     } catch (e) {
+      if (e && e.name === "AbortError") throw new ApiError(0, "aborted", "aborted", null);
       throw new ApiError(0, "network", gg.t("err_network", { url: path }), null);
     } finally {
       gg.busy(-1);
@@ -84,46 +85,97 @@ window.gg = window.gg || {};
     }
     if (!response.ok) {
       const err = data && data.error ? data.error : null;
-      const message = err && err.message ? err.message
-        : gg.t("err_http", { status: response.status, text: text.slice(0, 200) || response.statusText });
-      throw new ApiError(response.status, err ? err.code : "http_error", message, err ? err.field : null);
+      const message = err ? gg.errorText(err, response.status)
+        : gg.t("err_http", { status: response.status, text: gg.lang === "en" ? text.slice(0, 200) || response.statusText : "" });
+      const apiErr = new ApiError(response.status, err ? err.code : "http_error", message, err ? err.field : null);
+      apiErr.body = err;
+      throw apiErr;
     }
     return data;
+  };
+
+  /**
+   * The API's message in the page language: `message_zh` when the API sends it, else the page's own
+   * sentence for the error's stable code (`err_code_<code>`), else the API's `message` (English).
+   */
+  gg.errorText = function (err, status) {
+    if (gg.lang === "en") return err.message || gg.t("err_http", { status: status, text: "" });
+    if (err.message_zh) return err.message_zh;
+    const key = "err_code_" + (err.code || "");
+    if (err.code && gg.t(key) !== key) return gg.t(key, { field: gg.fieldLabel(err.field) });
+    const byStatus = "err_status_" + status;
+    return gg.t(byStatus) !== byStatus ? gg.t(byStatus) : gg.t("err_http", { status: status, text: "" });
+  };
+
+  /** A request field in words ("effective_date" -> "生效日期"); an unknown one as it is. */
+  gg.fieldLabel = function (field) {
+    if (!field) return "";
+    const base = String(field).replace(/\[\d+\].*$/, "").replace(/\..*$/, "");
+    const key = "field_" + base;
+    return gg.t(key) !== key ? gg.t(key) : field;
   };
 
   /** Words for an error: what failed, the API's message, its status and field. */
   gg.describeError = function (err, context) {
     if (!(err instanceof ApiError)) return (context ? context + ": " : "") + (err && err.message ? err.message : err);
-    let text = (context ? context + ": " : "") + err.message;
+    const sep = gg.lang === "en" ? ": " : "：";
+    let text = (context ? context + sep : "") + err.message;
     const extra = [];
-    if (err.status === 401) extra.push(gg.t("err_need_key"));
-    if (err.status === 403) extra.push(gg.t("err_forbidden"));
-    if (err.status === 409) extra.push(gg.t("err_conflict"));
-    if (err.status) extra.push("HTTP " + err.status + (err.field ? ", " + gg.t("field") + " " + err.field : ""));
+    if (err.status === 401 && err.message !== gg.t("err_need_key")) extra.push(gg.t("err_need_key"));
+    if (err.status === 403 && err.message !== gg.t("err_forbidden")) extra.push(gg.t("err_forbidden"));
+    if (err.status === 409) extra.push(err.conflict || gg.t("err_conflict"));
+    if (err.status) extra.push("HTTP " + err.status + (err.field ? (gg.lang === "en" ? ", " : "，") + gg.t("field") + " "
+      + gg.fieldLabel(err.field) : ""));
     if (extra.length) text += " (" + extra.join("; ") + ")";
     return text;
   };
 
   // ---- messages --------------------------------------------------------------------------------
   gg.messages = []; // every message shown, for the record (toasts disappear)
+  const TOAST_MS = { info: 5000, success: 6000, error: 12000 };
+  /**
+   * A toast. The same text already on screen is not shown twice: its counter goes up and its timer
+   * starts again. Every toast closes by itself (errors after 12 s; hovering keeps it open).
+   */
   gg.notify = function (text, kind, timeoutMs) {
-    gg.messages.push({ kind: kind || "info", text: text, at: new Date().toISOString() });
+    const k = kind || "info";
+    gg.messages.push({ kind: k, text: text, at: new Date().toISOString() });
     const box = document.getElementById("gg-messages");
+    const timeout = timeoutMs !== undefined ? timeoutMs : TOAST_MS[k] || 5000;
+    const same = Array.from(box.children).find((el) => el.dataset.text === text && el.dataset.kind === k);
+    if (same) {
+      const n = Number(same.dataset.count || "1") + 1;
+      same.dataset.count = String(n);
+      same.querySelector(".gg-msg-count").textContent = "×" + n;
+      same.ggArm(timeout);
+      return same;
+    }
     const item = document.createElement("div");
-    item.className = "gg-msg gg-msg-" + (kind || "info");
-    item.setAttribute("role", kind === "error" ? "alert" : "status");
+    item.className = "gg-msg gg-msg-" + k;
+    item.dataset.text = text;
+    item.dataset.kind = k;
+    item.setAttribute("role", k === "error" ? "alert" : "status");
     const span = document.createElement("span");
     span.textContent = text;
+    const count = document.createElement("b");
+    count.className = "gg-msg-count";
     const close = document.createElement("button");
     close.type = "button";
     close.className = "gg-close";
     close.setAttribute("aria-label", gg.t("close"));
     close.textContent = "×";
     close.addEventListener("click", () => item.remove());
-    item.append(span, close);
+    item.append(span, count, close);
+    let timer = null;
+    item.ggArm = (ms) => {
+      clearTimeout(timer);
+      if (ms) timer = setTimeout(() => item.remove(), ms);
+    };
+    item.addEventListener("mouseenter", () => clearTimeout(timer));
+    item.addEventListener("mouseleave", () => item.ggArm(timeout));
     box.appendChild(item);
-    const timeout = timeoutMs !== undefined ? timeoutMs : (kind === "error" ? 0 : 5000);
-    if (timeout) setTimeout(() => item.remove(), timeout);
+    while (box.children.length > 4) box.firstElementChild.remove(); // the newest four
+    item.ggArm(timeout);
     return item;
   };
 
@@ -175,17 +227,46 @@ window.gg = window.gg || {};
     const walk = (c) => (typeof c[0] === "number" ? gg.lonlat(L.latLng(c[1], c[0])) : c.map(walk));
     return { type: geometry.type, coordinates: walk(geometry.coordinates) };
   };
-  /** Fit the map to `bounds` in the part of it the side panel (or the bottom sheet) leaves free. */
-  gg.fitFree = function (bounds, options) {
+  /**
+   * Padding [top, right, bottom, left] (px) that keeps map content clear of what floats over the map:
+   * the side panel (or bottom sheet), the layer list and the tool bars in the corners, the legend.
+   */
+  gg.coveredPadding = function () {
+    const map = gg.map.getContainer().getBoundingClientRect();
+    const pad = [20, 20, 20, 20];
     const panel = document.getElementById("gg-panel");
-    const opts = Object.assign({ maxZoom: 16 }, options || {});
-    let pad = [20, 20];
     if (!panel.hidden) {
-      const map = gg.map.getContainer().getBoundingClientRect();
       const box = panel.getBoundingClientRect();
-      pad = box.top > map.top + map.height / 3 ? [20, map.bottom - box.top + 20] : [map.right - box.left + 20, 20];
+      if (box.top > map.top + map.height / 3) pad[2] = Math.max(pad[2], map.bottom - box.top + 20);
+      else pad[1] = Math.max(pad[1], map.right - box.left + 20);
     }
-    gg.map.fitBounds(bounds, Object.assign({ paddingTopLeft: [20, 20], paddingBottomRight: pad }, opts));
+    const corner = (selector, side) => {
+      const el = document.querySelector(selector);
+      if (!el) return;
+      const box = el.getBoundingClientRect();
+      if (!box.width || !box.height) return;
+      if (side === "right") pad[1] = Math.max(pad[1], map.right - box.left + 12);
+      if (side === "left") pad[3] = Math.max(pad[3], box.right - map.left + 12);
+      if (side === "bottom") pad[2] = Math.max(pad[2], map.bottom - box.top + 12);
+    };
+    corner(".leaflet-top.leaflet-right .leaflet-control-layers", "right");
+    corner(".leaflet-top.leaflet-left", "left");
+    const legend = document.getElementById("gg-legend");
+    if (legend && !legend.classList.contains("gg-collapsed")) corner("#gg-legend", "left");
+    return pad;
+  };
+  /** The part of the map's view not covered by panels and controls (screen lat/lng bounds). */
+  gg.freeBounds = function () {
+    const [top, right, bottom, left] = gg.coveredPadding();
+    const size = gg.map.getSize();
+    return L.latLngBounds(gg.map.containerPointToLatLng([left, top]),
+      gg.map.containerPointToLatLng([Math.max(left + 1, size.x - right), Math.max(top + 1, size.y - bottom)]));
+  };
+  /** Fit the map to `bounds` in the part of it that panels and controls leave free. */
+  gg.fitFree = function (bounds, options) {
+    const [top, right, bottom, left] = gg.coveredPadding();
+    const opts = Object.assign({ maxZoom: 16 }, options || {});
+    gg.map.fitBounds(bounds, Object.assign({ paddingTopLeft: [left, top], paddingBottomRight: [right, bottom] }, opts));
   };
 
   gg.geoJSON = function (data, options) {

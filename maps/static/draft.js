@@ -61,39 +61,49 @@ window.gg = window.gg || {};
       if (from) break;
     }
     gg.draft.fromCode = from ? from.code : null;
+    gg.whatif.mark();
     showDraftForm();
   };
 
-  gg.pickGrid = async function (lonlat) {
-    const found = await gg.locateAt(lonlat);
-    if (!found) return;
-    if (!found.grid) {
-      gg.notify(gg.t("outside_units"), "info");
-      return;
-    }
-    if (!gg.draft || gg.draft.mode !== "grids") {
-      gg.layers.drawn.clearLayers();
-      gg.draft = { mode: "grids", grids: new Map(), fromCode: found.community.code };
-    }
-    const draft = gg.draft;
-    if (draft.grids.size && found.community.code !== draft.fromCode) {
-      gg.notify(gg.t("err_grid_other_community", { grid: gg.name(found.grid), community: communityName(draft.fromCode) }), "error");
-      return;
-    }
-    draft.fromCode = found.community.code;
-    if (draft.grids.has(found.grid.code)) {
-      draft.grids.delete(found.grid.code);
-    } else {
-      let feature = (gg.features.grids || {})[found.grid.code];
-      if (!feature) {
+  /** Pick or drop the grid at a point: from the grids on the map when loaded (instant), else via /locate. */
+  gg.pickGrid = async function (lonlat, at) {
+    gg.whatif.mark(at);
+    let grid = gg.whatif.gridAt(lonlat);
+    let communityCode = grid ? grid.properties.parent_code : null;
+    if (!grid) {
+      const found = await gg.locateAt(lonlat);
+      if (!found) return;
+      if (!found.grid) {
+        gg.notify(gg.t("outside_units"), "info");
+        return;
+      }
+      communityCode = found.community.code;
+      grid = (gg.features.grids || {})[found.grid.code] || gg.whatif.features.get(found.grid.code) || null;
+      if (!grid) {
         try {
-          feature = await gg.api("/collections/grids/items/" + found.grid.code + gg.query({}));
+          grid = await gg.api("/collections/grids/items/" + found.grid.code + gg.query({}));
         } catch (err) {
           gg.showError(err, gg.t("err_unit", { code: found.grid.code }));
           return;
         }
       }
-      draft.grids.set(found.grid.code, feature);
+    }
+    const code = grid.properties.code;
+    if (gg.draft && gg.draft.mode === "grids" && gg.draft.grids.size && communityCode !== gg.draft.fromCode) {
+      gg.notify(gg.t("err_grid_other_community", { grid: gg.name(grid.properties), community: communityName(gg.draft.fromCode) }), "error");
+      return;
+    }
+    gg.whatif.record();
+    if (!gg.draft || gg.draft.mode !== "grids") {
+      gg.layers.drawn.clearLayers();
+      gg.draft = { mode: "grids", grids: new Map(), fromCode: communityCode };
+    }
+    const draft = gg.draft;
+    draft.fromCode = communityCode;
+    if (draft.grids.has(code)) draft.grids.delete(code);
+    else {
+      gg.whatif.remember(grid);
+      draft.grids.set(code, grid);
     }
     drawPickedGrids();
     showDraftForm();
@@ -105,6 +115,7 @@ window.gg = window.gg || {};
     if (!gg.draft || gg.draft.mode !== "grids") return;
     gg.draft.grids.forEach((f) => gg.geoJSON(f, { style: gg.config.styles.units.grid_picked, interactive: false }).addTo(group));
   }
+  gg.drawPickedGrids = drawPickedGrids;
 
   /** Communities near the draft (from the communities on the map), nearest first. */
   function candidates(box) {
@@ -146,57 +157,111 @@ window.gg = window.gg || {};
   }
   function bindKeyField(body) {
     const input = body.querySelector("#gg-key");
-    const save = () => sessionStorage.setItem("gridgov.apiKey", input.value.trim());
+    const save = () => {
+      const had = !!gg.apiKey();
+      sessionStorage.setItem("gridgov.apiKey", input.value.trim());
+      if (!had && gg.apiKey() && gg.whatif && gg.whatif.needsKey) gg.whatif.update(); // now the server can be asked
+    };
     if (input) ["input", "change"].forEach((event) => input.addEventListener(event, save));
+  }
+
+  /** What the planner typed in the open draft form (kept when the form is drawn again). */
+  function typed() {
+    const form = document.getElementById("gg-draft");
+    if (!form || gg.panel.kind() !== "draft") return null;
+    const v = (id) => (form.querySelector(id) ? form.querySelector(id).value : "");
+    return { from: v("#gg-from"), to: v("#gg-to"), date: v("#gg-date"), reason: v("#gg-reason"), docref: v("#gg-docref"),
+      author: v("#gg-author"), nonadjacent: !!(form.querySelector("#gg-nonadjacent") || {}).checked };
+  }
+
+  /** Picked grids changed while the form is open for the same community: redraw only what depends on them. */
+  function refreshDraftForm(d) {
+    const body = document.getElementById("gg-panel-body");
+    const form = document.getElementById("gg-draft");
+    if (!form || gg.panel.kind() !== "draft" || d.mode !== "grids" || form.dataset.mode !== "grids"
+      || form.querySelector("#gg-from").value !== (d.fromCode || "")) return false;
+    body.querySelector("#gg-draft-what").innerHTML = whatHtml(d);
+    body.querySelector("#gg-undo").disabled = !gg.whatif.history.length;
+    body.querySelector("#gg-redo").disabled = !gg.whatif.future.length;
+    const extra = body.querySelector("#gg-draft-extra");
+    extra.innerHTML = mergeButton(d) + gg.splitButton(d);
+    bindExtra(body);
+    gg.whatif.update();
+    return true;
+  }
+
+  function whatHtml(d) {
+    if (d.mode === "area") return gg.t("draft_area");
+    return gg.t("draft_grids", { n: d.grids.size }) + '<ul class="gg-chips">' + Array.from(d.grids.values()).map((f) =>
+      '<li data-code="' + gg.esc(f.properties.code) + '">' + gg.esc(gg.name(f.properties)) + "</li>").join("") + "</ul>";
+  }
+
+  function bindExtra(body) {
+    const merge = body.querySelector("#gg-merge");
+    if (merge) merge.addEventListener("click", () => submitDraft(body, "merge"));
+    const split = body.querySelector("#gg-split");
+    if (split) split.addEventListener("click", gg.startSplit);
   }
 
   function showDraftForm() {
     const d = gg.draft;
     if (!d) return;
+    if (refreshDraftForm(d)) return;
+    const kept = typed() || {};
     const box = draftBox();
     const fromList = candidates(box);
     if (d.fromCode && !fromList.some((p) => p.code === d.fromCode)) fromList.unshift({ code: d.fromCode, name: communityName(d.fromCode) });
-    let what;
-    if (d.mode === "area") {
-      what = gg.t("draft_area");
-    } else {
-      what = gg.t("draft_grids", { n: d.grids.size }) + '<ul class="gg-chips">' + Array.from(d.grids.values()).map((f) =>
-        '<li data-code="' + gg.esc(f.properties.code) + '">' + gg.esc(gg.name(f.properties)) + "</li>").join("") + "</ul>";
-    }
-    const html = "<h2>" + gg.t("draft_title") + '</h2><p class="gg-sub">' + what + "</p>"
-      + '<form id="gg-draft" class="gg-form">'
+    const what = whatHtml(d);
+    const undo = d.mode === "grids" ? '<div class="gg-actions gg-undo"><button type="button" id="gg-undo" class="gg-btn gg-small"'
+      + (gg.whatif.history.length ? "" : " disabled") + ' title="Ctrl+Z">' + gg.t("undo") + '</button><button type="button"'
+      + ' id="gg-redo" class="gg-btn gg-small"' + (gg.whatif.future.length ? "" : " disabled") + ' title="Ctrl+Y">' + gg.t("redo")
+      + '</button><button type="button" id="gg-brush-here" class="gg-btn gg-small" aria-pressed="' + String(gg.state.tool === "brush")
+      + '">' + gg.t("tool_brush") + "</button></div>" : "";
+    const html = "<h2>" + gg.t("draft_title") + '</h2><div class="gg-sub" id="gg-draft-what">' + what + "</div>" + undo
+      + '<section id="gg-whatif" class="gg-whatif" aria-live="polite"></section>'
+      + '<form id="gg-draft" class="gg-form" data-mode="' + d.mode + '">'
       + "<label>" + gg.t("from_community") + ' <select id="gg-from" required>' + options(fromList, d.fromCode, gg.t("choose")) + "</select></label>"
       + "<label>" + gg.t("to_community") + ' <select id="gg-to" required></select></label>'
-      + "<label>" + gg.t("effective_date") + ' <input id="gg-date" type="date" required value="' + gg.today() + '"></label>'
-      + "<label>" + gg.t("reason") + ' <textarea id="gg-reason" rows="2">' + gg.esc(gg.t("reason_default")) + "</textarea></label>"
-      + "<label>" + gg.t("document_ref") + ' <input id="gg-docref" placeholder="' + gg.t("document_ref_hint") + '"></label>'
-      + "<label>" + gg.t("author") + ' <input id="gg-author" value="' + gg.esc(localStorage.getItem("gridgov.author") || "") + '"></label>'
-      + '<label class="gg-check"><input id="gg-nonadjacent" type="checkbox"> ' + gg.t("allow_non_adjacent") + "</label>"
+      + "<label>" + gg.t("effective_date") + ' <input id="gg-date" type="date" required value="' + gg.esc(kept.date || gg.today()) + '"></label>'
+      + "<label>" + gg.t("reason") + ' <textarea id="gg-reason" rows="2">' + gg.esc(kept.reason !== undefined ? kept.reason : gg.t("reason_default")) + "</textarea></label>"
+      + "<label>" + gg.t("document_ref") + ' <input id="gg-docref" value="' + gg.esc(kept.docref || "") + '" placeholder="' + gg.t("document_ref_hint") + '"></label>'
+      + "<label>" + gg.t("author") + ' <input id="gg-author" value="' + gg.esc(kept.author || localStorage.getItem("gridgov.author") || "") + '"></label>'
+      + '<label class="gg-check"><input id="gg-nonadjacent" type="checkbox"' + (kept.nonadjacent ? " checked" : "") + "> " + gg.t("allow_non_adjacent") + "</label>"
       + keyField()
       + '<p id="gg-draft-error" class="gg-error" role="alert" hidden></p>'
-      + '<div class="gg-actions"><button type="submit" id="gg-preview" class="gg-btn gg-primary">' + gg.t("preview") + "</button>"
+      + '<div class="gg-actions"><button type="submit" id="gg-preview" class="gg-btn gg-primary">' + gg.t("save_draft") + "</button>"
       + '<button type="button" id="gg-draft-cancel" class="gg-btn">' + gg.t("cancel") + "</button></div>"
-      + mergeButton(d) + gg.splitButton(d) + "</form>";
+      + '<div id="gg-draft-extra">' + mergeButton(d) + gg.splitButton(d) + "</div></form>";
+    const scroll = gg.panel.kind() === "draft" ? document.getElementById("gg-panel-body").scrollTop : 0;
     const body = gg.panel.show(html, "draft");
+    body.scrollTop = scroll;
     bindKeyField(body);
     const fromSelect = body.querySelector("#gg-from");
     const toSelect = body.querySelector("#gg-to");
     const fillTo = () => {
       d.fromCode = fromSelect.value || null;
-      toSelect.innerHTML = options(d.fromCode ? neighbours(d.fromCode, box) : [], null, gg.t("choose_receiving"));
+      const list = d.fromCode ? neighbours(d.fromCode, box) : [];
+      const keep = kept.to && list.some((p) => p.code === kept.to) ? kept.to : null;
+      toSelect.innerHTML = options(list, keep, gg.t("choose_receiving"));
     };
-    fromSelect.addEventListener("change", fillTo);
+    fromSelect.addEventListener("change", () => { fillTo(); gg.whatif.mark(); gg.whatif.update(); });
     fillTo();
+    toSelect.addEventListener("change", () => { kept.to = toSelect.value; gg.whatif.mark(); gg.whatif.update(); });
+    ["#gg-date", "#gg-nonadjacent"].forEach((id) => body.querySelector(id).addEventListener("change", () => gg.whatif.update()));
+    if (d.mode === "grids") {
+      body.querySelector("#gg-undo").addEventListener("click", gg.whatif.undo);
+      body.querySelector("#gg-redo").addEventListener("click", gg.whatif.redo);
+      body.querySelector("#gg-brush-here").addEventListener("click", () => gg.setTool("brush"));
+    }
     body.querySelector("#gg-draft-cancel").addEventListener("click", gg.clearDraft);
-    const merge = body.querySelector("#gg-merge");
-    if (merge) merge.addEventListener("click", () => submitDraft(body, "merge"));
-    const split = body.querySelector("#gg-split");
-    if (split) split.addEventListener("click", gg.startSplit);
+    bindExtra(body);
     body.querySelector("#gg-draft").addEventListener("submit", (e) => {
       e.preventDefault();
       submitDraft(body);
     });
+    gg.whatif.update();
   }
+  gg.showDraftForm = showDraftForm;
 
   gg.keyField = keyField;
   gg.bindKeyField = bindKeyField;
@@ -204,6 +269,7 @@ window.gg = window.gg || {};
 
   gg.clearDraft = function () {
     gg.draft = null;
+    gg.whatif.reset();
     gg.layers.drawn.clearLayers();
     gg.layers.selection.clearLayers();
     if (gg.panel.kind() === "draft") gg.panel.close();

@@ -35,6 +35,18 @@ window.gg = window.gg || {};
     return gg.lang === "en" && props.name_en ? props.name_en : (props.name || props.code || "");
   };
 
+  /** A timestamp from the API (UTC; naive ones are UTC too) in Beijing time, "YYYY-MM-DD HH:MM". */
+  gg.beijingTime = function (value) {
+    if (!value) return "";
+    const text = String(value).replace(" ", "T");
+    const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : text + "Z");
+    if (Number.isNaN(d.getTime())) return String(value);
+    const b = new Date(d.getTime() + 8 * 3600 * 1000);
+    const pad = (n) => String(n).padStart(2, "0");
+    return b.getUTCFullYear() + "-" + pad(b.getUTCMonth() + 1) + "-" + pad(b.getUTCDate()) + " " + pad(b.getUTCHours()) + ":"
+      + pad(b.getUTCMinutes()) + (gg.lang === "en" ? " (UTC+8)" : "（北京时间）");
+  };
+
   gg.today = function () {
     const d = new Date();
     const pad = (n) => String(n).padStart(2, "0");

@@ -9,7 +9,7 @@ window.gg = window.gg || {};
   gg.loadRows = {}; // code -> the whole /load row (ratio to the target, over/under flag)
 
   function viewKey() {
-    return (gg.state.asOf || "") + "|" + (gg.state.gcj ? "gcj" : "wgs");
+    return (gg.state.asOf || "") + "|" + (gg.state.gcj ? "gcj" : "wgs") + "|" + (gg.state.heatWeight || "residents");
   }
 
   /** Communities' load: /load when available, else residents / workers from the layer's totals. */
@@ -40,7 +40,8 @@ window.gg = window.gg || {};
   function unitStyle(id) {
     const styles = gg.config.styles.units;
     if (id !== "communities") return () => styles[id];
-    return (feature) => Object.assign({}, styles.communities, { fillColor: gg.loadClass(gg.loadOf(feature.properties)).color });
+    return (feature) => Object.assign({}, styles.communities, { fillColor: gg.loadClass(gg.loadOf(feature.properties)).color },
+      gg.state.densitySolo ? { fillOpacity: 0 } : {});
   }
 
   function unitTooltip(id, p) {
@@ -89,18 +90,53 @@ window.gg = window.gg || {};
     gg.features[id] = byCode;
   }
 
+  // One purple hue for the density: it stays readable over the green-to-red load colours.
+  const HEAT_GRADIENT = { 0.2: "#f3e5f5", 0.4: "#ce93d8", 0.6: "#ab47bc", 0.8: "#7b1fa2", 1.0: "#4a148c" };
+  gg.state.heatWeight = "residents";
+
+  /** The density legend's scale: 0 to the cell value that saturates the colour (the 98th percentile). */
+  gg.showHeatScale = function (heat) {
+    const box = document.getElementById("gg-heat-scale");
+    if (!box) return;
+    const on = gg.map.hasLayer(gg.layers.buildings);
+    box.hidden = !on;
+    const hi = box.querySelector(".gg-heat-max");
+    if (heat === undefined) return; // only shown or hidden with the layer
+    if (heat) {
+      hi.textContent = "≥ " + gg.num(heat.max) + " " + gg.t("heat_per_cell");
+      box.dataset.max = String(heat.max);
+      box.dataset.weight = heat.weight || "residents";
+    } else hi.textContent = gg.t("heat_points");
+  };
+
+  /** Which group the heat map counts; `solo` hides the load colours so the density reads on its own. */
+  gg.setDensity = function (weight, solo) {
+    if (weight !== undefined && weight !== gg.state.heatWeight) {
+      gg.state.heatWeight = weight;
+      if (!gg.map.hasLayer(gg.layers.buildings)) gg.layers.buildings.addTo(gg.map); // overlayadd loads it
+      else refreshLayer("buildings", true);
+    }
+    if (solo !== undefined) {
+      gg.state.densitySolo = solo;
+      document.body.classList.toggle("gg-density-solo", solo);
+      gg.restyleCommunities();
+    }
+  };
+
   /** Buildings: a heat grid when zoomed out, points (canvas) when zoomed in. */
   function drawBuildings(data) {
     const group = gg.layers.buildings;
     const heat = gg.layers.buildingsHeat;
     group.eachLayer((l) => { if (l !== heat) group.removeLayer(l); });
     if (data.mode === "heat") {
-      heat.setOptions({ max: data.heat.max });
+      heat.setOptions({ max: data.heat.max, gradient: HEAT_GRADIENT });
+      gg.showHeatScale(data.heat);
       heat.setLatLngs(data.heat.points.map((p) => { const ll = gg.ll(p[1], p[0]); return [ll.lat, ll.lng, p[2]]; }));
       gg.features.buildings = {};
       return;
     }
     heat.setLatLngs([]);
+    gg.showHeatScale(null);
     const renderer = gg.canvas || (gg.canvas = L.canvas({ padding: 0.3 }));
     const style = gg.config.styles.units.building;
     const byCode = {};
@@ -195,7 +231,9 @@ window.gg = window.gg || {};
         if (mine === generation[id]) drawStations(features);
       } else {
         const simplify = gg.config.simplify === false && id !== "buildings" ? "false" : undefined;
-        const data = await gg.api("/map/layers/" + id + gg.query({ bbox: gg.bboxParam(bbox), zoom: zoom, simplify: simplify }));
+        const weight = id === "buildings" && gg.state.heatWeight !== "residents" ? gg.state.heatWeight : undefined;
+        const data = await gg.api("/map/layers/" + id + gg.query({ bbox: gg.bboxParam(bbox), zoom: zoom, simplify: simplify,
+          weight: weight }));
         if (mine !== generation[id]) return;
         if (id === "buildings") drawBuildings(data);
         else drawUnits(id, data);
@@ -205,6 +243,12 @@ window.gg = window.gg || {};
       gg.showError(err, gg.t("err_layer", { layer: gg.t("layer_" + id) }));
     }
   }
+
+  /** The WGS84 box of what a layer has loaded (null when nothing or hidden). */
+  gg.loadedBox = function (id) {
+    const was = loaded[id];
+    return was && !was.hidden && was.key === viewKey() ? was.bbox : null;
+  };
 
   /** Load a layer as soon as it is switched on in the layer control. */
   gg.onOverlayAdd = function (layer) {
@@ -299,21 +343,58 @@ window.gg = window.gg || {};
           return '<li><i class="gg-line" style="border-color:' + s.color + ";border-style:" + (s.dashArray ? "dashed" : "solid")
             + ";background:" + fill + '"></i>' + text + "</li>";
         });
+      const gradient = "linear-gradient(90deg, " + Object.entries(HEAT_GRADIENT).sort((a, b) => a[0] - b[0]).map(([k, c]) => c + " " + k * 100 + "%").join(", ") + ")";
+      const density = "<h4>" + gg.t("heat_title") + '</h4><label class="gg-density"><select id="gg-density">'
+        + ["residents", "elderly", "children", "special_care"].map((w) => '<option value="' + w + '">' + gg.t(w) + "</option>").join("")
+        + '</select></label><label class="gg-check"><input type="checkbox" id="gg-density-solo"> ' + gg.t("heat_solo") + "</label>"
+        + '<div id="gg-heat-scale" hidden><i class="gg-heat-bar" style="background:' + gradient + '"></i>'
+        + '<small>0</small> <small class="gg-heat-max"></small><p class="gg-legend-source">' + gg.t("heat_hint") + "</p></div>";
       div.innerHTML = '<button type="button" class="gg-legend-toggle" aria-expanded="true">' + gg.t("legend") + "</button>"
         + '<div class="gg-legend-body"><h4>' + gg.t("legend_load_title", { norm: gg.num(st.residentsPerWorkerNorm) })
         + '</h4><ul class="gg-legend-load">' + rows.join("") + '</ul><p class="gg-legend-source" id="gg-legend-source"></p>'
+        + density
         + "<h4>" + gg.t("legend_stations") + "</h4><ul>" + kinds.join("") + "</ul>"
         + "<h4>" + gg.t("legend_lines") + "</h4><ul>" + lines.join("") + buildings + "</ul></div>";
-      if (window.innerWidth < 1000 || window.innerHeight < 760) div.classList.add("gg-collapsed");
-      div.querySelector(".gg-legend-toggle").setAttribute("aria-expanded", String(!div.classList.contains("gg-collapsed")));
+      div.querySelector("#gg-density").addEventListener("change", (e) => gg.setDensity(e.target.value));
+      div.querySelector("#gg-density-solo").addEventListener("change", (e) => gg.setDensity(undefined, e.target.checked));
       div.querySelector(".gg-legend-toggle").addEventListener("click", (e) => {
         const open = div.classList.toggle("gg-collapsed");
+        div.dataset.user = "1"; // the planner's choice wins over the automatic one
         e.currentTarget.setAttribute("aria-expanded", String(!open));
+        gg.fitLegend();
       });
       return div;
     };
     legend.addTo(gg.map);
     gg.updateLegendSource();
+    gg.fitLegend();
+    window.addEventListener("resize", () => gg.fitLegend());
+  };
+
+  /**
+   * Keep the legend between the scale bar and the tools above it (zoom, drawing, full screen): its height
+   * is the room left there, and it starts folded to its button when that room is small.
+   */
+  gg.fitLegend = function () {
+    const div = document.getElementById("gg-legend");
+    if (!div) return;
+    const map = gg.map.getContainer().getBoundingClientRect();
+    let top = map.top;
+    document.querySelectorAll(".leaflet-top.leaflet-left > .leaflet-control").forEach((c) => {
+      top = Math.max(top, c.getBoundingClientRect().bottom);
+    });
+    const scale = document.querySelector(".leaflet-bottom.leaflet-left .leaflet-control-scale");
+    const below = scale ? scale.getBoundingClientRect().height + 10 : 0;
+    const panel = document.getElementById("gg-panel");
+    let bottom = map.bottom;
+    if (!panel.hidden) { // a bottom sheet covers the lower part of the map
+      const box = panel.getBoundingClientRect();
+      if (box.top > map.top + map.height / 3 && box.left < map.left + 300) bottom = box.top;
+    }
+    const room = Math.floor(bottom - top - below - 24);
+    div.style.maxHeight = Math.max(32, room) + "px";
+    if (!div.dataset.user) div.classList.toggle("gg-collapsed", room < 360 || window.innerWidth < 1000);
+    div.querySelector(".gg-legend-toggle").setAttribute("aria-expanded", String(!div.classList.contains("gg-collapsed")));
   };
   gg.updateLegendSource = function () {
     const el = document.getElementById("gg-legend-source");

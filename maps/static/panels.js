@@ -8,16 +8,26 @@ window.gg = window.gg || {};
       const panel = document.getElementById("gg-panel");
       const body = document.getElementById("gg-panel-body");
       body.innerHTML = html;
+      if (kind !== "station" && gg.layers.rings) gg.layers.rings.clearLayers(); // rings belong to a station's panel
+      if (kind !== "compare" && gg.clearCompare) gg.clearCompare();
       panel.dataset.kind = kind || "";
       panel.hidden = false;
       document.body.classList.add("gg-panel-open");
       body.scrollTop = 0;
+      if (gg.writeHash) gg.writeHash();
+      if (gg.fitLegend) gg.fitLegend();
       return body;
     },
     close: function () {
       document.getElementById("gg-panel").hidden = true;
       document.body.classList.remove("gg-panel-open");
       gg.layers.selection.clearLayers();
+      gg.layers.rings.clearLayers();
+      if (gg.clearCompare) gg.clearCompare();
+      if (gg.state.tool === "nearest") gg.setTool("nearest"); // closing the tool's panel ends the tool
+      gg.layers.nearest.clearLayers();
+      if (gg.writeHash) gg.writeHash();
+      if (gg.fitLegend) gg.fitLegend();
     },
     kind: function () {
       const panel = document.getElementById("gg-panel");
@@ -171,11 +181,36 @@ window.gg = window.gg || {};
   };
 
   // ---- nearest stations tool -------------------------------------------------------------------
+  const nearestSettings = { kind: "", maxKm: "" };
+
+  /** The tool's settings (station kind, farthest distance); the results follow under them. */
+  gg.showNearestForm = function (resultsHtml, subtitle) {
+    const kinds = Object.keys(gg.config.styles.stations);
+    const html = "<h2>" + gg.t("tool_nearest") + '</h2><p class="gg-sub">' + (subtitle || gg.t("nearest_hint")) + "</p>"
+      + '<form id="gg-nearest-form" class="gg-form gg-pair">'
+      + "<label>" + gg.t("station_kind") + ' <select id="gg-nearest-kind"><option value="">' + gg.t("all_kinds") + "</option>"
+      + kinds.map((k) => '<option value="' + gg.esc(k) + '"' + (k === nearestSettings.kind ? " selected" : "") + ">"
+        + gg.t("kind_" + k) + "</option>").join("") + "</select></label>"
+      + "<label>" + gg.t("max_distance_km") + ' <input id="gg-nearest-max" type="number" min="0.1" step="0.1" placeholder="'
+      + gg.t("no_limit") + '" value="' + gg.esc(nearestSettings.maxKm) + '"></label></form>'
+      + '<div id="gg-nearest-results">' + (resultsHtml || "") + "</div>";
+    const body = gg.panel.show(html, "nearest");
+    const kind = body.querySelector("#gg-nearest-kind");
+    const max = body.querySelector("#gg-nearest-max");
+    kind.addEventListener("change", () => { nearestSettings.kind = kind.value; if (lastPoint) gg.nearest(lastPoint); });
+    max.addEventListener("change", () => { nearestSettings.maxKm = max.value; if (lastPoint) gg.nearest(lastPoint); });
+    return body;
+  };
+  let lastPoint = null;
+
   gg.nearest = async function (lonlat) {
+    lastPoint = lonlat;
     const k = Math.max(1, Math.min(20, parseInt(document.getElementById("gg-k").value, 10) || 3));
+    const maxKm = parseFloat(nearestSettings.maxKm);
     let data;
     try {
-      data = await gg.api("/stations/nearest" + gg.query({ lon: lonlat[0].toFixed(6), lat: lonlat[1].toFixed(6), k: k }));
+      data = await gg.api("/stations/nearest" + gg.query({ lon: lonlat[0].toFixed(6), lat: lonlat[1].toFixed(6), k: k,
+        kind: nearestSettings.kind || undefined, max_distance_m: maxKm > 0 ? Math.round(maxKm * 1000) : undefined }));
     } catch (err) {
       gg.showError(err, gg.t("err_nearest"));
       return;
@@ -195,15 +230,15 @@ window.gg = window.gg || {};
     });
     const rows = data.features.map((f) => {
       const p = f.properties;
-      return '<li data-code="' + gg.esc(p.code) + '" data-distance="' + p.distance_m + '"><b>' + p.rank + ".</b> "
+      return '<li data-code="' + gg.esc(p.code) + '" data-rank="' + p.rank + '" data-distance="' + p.distance_m + '">'
         + gg.esc(gg.name(p)) + ' <span class="gg-dist-val">' + gg.dist(p.distance_m) + "</span><br><small>"
         + gg.t("kind_" + p.kind) + " · " + gg.esc(p.community_name || p.community_code || "") + "</small></li>";
     });
-    gg.panel.show("<h2>" + gg.t("nearest_title", { k: data.features.length }) + '</h2><p class="gg-sub">'
-      + lonlat[1].toFixed(5) + ", " + lonlat[0].toFixed(5) + '</p><ol class="gg-nearest">' + rows.join("") + "</ol>"
-      + (data.features.length ? "" : "<p>" + gg.t("nearest_none") + "</p>"), "nearest");
+    const results = "<h3>" + gg.t("nearest_title", { k: data.features.length }) + '</h3><ol class="gg-nearest">' + rows.join("")
+      + "</ol>" + (data.features.length ? "" : "<p>" + gg.t("nearest_none") + "</p>");
+    gg.showNearestForm(results, lonlat[1].toFixed(5) + ", " + lonlat[0].toFixed(5));
     const all = L.latLngBounds([from].concat(data.features.map((f) => gg.ll(f.geometry.coordinates[0], f.geometry.coordinates[1]))));
-    if (!gg.map.getBounds().contains(all)) gg.fitFree(all.pad(0.2));
+    if (!gg.freeBounds().contains(all)) gg.fitFree(all.pad(0.2));
   };
 
   // ---- search ----------------------------------------------------------------------------------
@@ -219,12 +254,14 @@ window.gg = window.gg || {};
       return;
     }
     try {
-      const data = await gg.api("/map/search" + gg.query({ q: text.trim(), limit: 10 }));
+      const data = await gg.api("/map/search" + gg.query({ q: text.trim(), limit: 50 }));
       if (seq !== searchSeq) return;
       results = data.results;
       list.innerHTML = results.length ? results.map((r, i) => '<li role="option" data-index="' + i + '" data-code="'
-        + gg.esc(r.code) + '"><b>' + gg.esc(gg.name(r)) + "</b> <small>" + gg.t("layer_" + r.layer) + " · " + gg.esc(r.code)
-        + "</small></li>").join("") : '<li class="gg-muted">' + gg.t("search_none") + "</li>";
+        + gg.esc(r.code) + '" data-type="' + gg.esc(r.type) + '"><b>' + gg.esc(gg.name(r)) + "</b> <small>"
+        + gg.t(r.type === "building" ? "building" : "layer_" + r.layer) + " · " + gg.esc(r.code) + "</small></li>").join("")
+        + (data.numberMatched > results.length ? '<li class="gg-muted">' + gg.t("search_more", { n: data.numberMatched - results.length })
+          + "</li>" : "") : '<li class="gg-muted">' + gg.t("search_none") + "</li>";
       list.hidden = false;
     } catch (err) {
       gg.showError(err, gg.t("err_search"));
@@ -239,6 +276,16 @@ window.gg = window.gg || {};
       gg.map.setView(bounds.getCenter(), 17);
       const f = (gg.features.stations || {})[r.code];
       gg.showStation(f || { properties: r, geometry: { type: "Point", coordinates: [r.bbox[0], r.bbox[1]] } });
+      return;
+    }
+    if (r.type === "building") { // its grid's panel, the building marked
+      const at = bounds.getCenter();
+      gg.showUnit("grid", r.grid_code, { crumbs: [] }).then(() => {
+        gg.map.setView(at, Math.max(gg.map.getZoom(), 17));
+        L.circleMarker(at, { radius: 9, color: "#d81b60", weight: 3, fill: false, pane: "ggTop", interactive: false })
+          .bindTooltip(gg.esc(r.name) + "<br>" + gg.t("households") + " " + gg.num(r.households) + " · " + gg.t("residents") + " "
+            + gg.num(r.residents), { permanent: true, direction: "top", offset: [0, -8] }).addTo(gg.layers.selection);
+      });
       return;
     }
     const level = { subdistricts: "subdistrict", communities: "community", grids: "grid" }[r.layer];

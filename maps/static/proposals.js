@@ -29,6 +29,11 @@ window.gg = window.gg || {};
     }
     return gg.t("move_summary", { from: name(p.from_code), to: name(p.to_code) });
   }
+  /** A proposal's status; an applied change whose date is still ahead is "scheduled". */
+  const statusOf = (p) => (p.status === "applied" && (p.scheduled || p.effective_date > gg.today()) ? "scheduled" : p.status);
+  const statusBadge = (p) => '<span class="gg-status gg-status-' + statusOf(p) + '" data-status="' + statusOf(p) + '">'
+    + gg.t("status_" + statusOf(p)) + "</span>";
+  gg.statusBadge = statusBadge;
   const kindBadge = (p) => '<span class="gg-kind gg-kind-' + gg.esc(p.kind || "move") + '" data-kind="' + gg.esc(p.kind || "move")
     + '">' + gg.t("change_" + (p.kind || "move")) + "</span>";
   gg.describeProposal = describe;
@@ -38,6 +43,19 @@ window.gg = window.gg || {};
     const special = "role_" + role + "_" + (kind || "move");
     return gg.t(special) !== special ? gg.t(special) : gg.t("role_" + role);
   };
+
+  /** Links to a proposal's report (HTML, PDF), its households (CSV) and the change as GeoJSON. */
+  function reportLinks(id) {
+    if (!gg.config.features.report) return "";
+    const base = (gg.config.apiBase || "") + "/proposals/" + id;
+    const lang = "?lang=" + reportLang();
+    const links = [["report.html" + lang, "link_report_html"], ["report.pdf" + lang, "link_report_pdf"],
+      ["households.csv" + lang, "link_households_csv"], ["change.geojson", "link_change_geojson"]];
+    return '<span class="gg-links" data-proposal="' + id + '">' + links.map(([path, key]) => '<a target="_blank" rel="noopener" href="'
+      + base + "/" + path + '" data-link="' + path.split("?")[0] + '"' + (path.endsWith(".html" + lang) ? "" : " download")
+      + ">" + gg.t(key) + "</a>").join("") + "</span>";
+  }
+  gg.reportLinks = reportLinks;
 
   // ---- preview ---------------------------------------------------------------------------------
   function drawPreview(preview) {
@@ -123,15 +141,11 @@ window.gg = window.gg || {};
     const stale = answer.stale || [];
     const names = Object.fromEntries((preview.units || []).map((u) => [u.code, u.name]));
     let html = '<h2 data-proposal="' + p.id + '" data-kind="' + gg.esc(p.kind || "move") + '">' + gg.t("proposal_n", { id: p.id })
-      + " " + kindBadge(p) + ' <span class="gg-status gg-status-' + p.status + '">' + gg.t("status_" + p.status)
-      + '</span></h2><p class="gg-sub gg-what">' + describe(p, names) + " · " + gg.t("effective_date") + " " + gg.esc(p.effective_date)
+      + " " + kindBadge(p) + " " + statusBadge(p) + '</h2><p class="gg-sub gg-what">' + describe(p, names) + " · " + gg.t("effective_date") + " " + gg.esc(p.effective_date)
       + (p.document_ref ? " · " + gg.esc(p.document_ref) : "") + "</p>";
     if (stale.length) html += '<p class="gg-error">' + gg.t("stale") + " " + stale.map(gg.esc).join("; ") + "</p>";
     html += '<h3>' + gg.t("moves") + "</h3>" + summaryHtml(preview);
-    if (gg.config.features.report) {
-      html += '<p><a target="_blank" rel="noopener" href="' + (gg.config.apiBase || "") + "/proposals/" + p.id + "/report.html?lang="
-        + reportLang() + '">' + gg.t("report") + "</a></p>";
-    }
+    if (gg.config.features.report) html += '<p class="gg-report">' + gg.t("report") + " " + reportLinks(p.id) + "</p>";
     html += '<div id="gg-impact"></div>';
     if (p.status === "draft") {
       html += gg.keyField() + '<p id="gg-apply-error" class="gg-error" role="alert" hidden></p><div class="gg-actions">'
@@ -217,13 +231,17 @@ window.gg = window.gg || {};
       const done = await gg.api("/proposals/" + id + "/apply", { method: "POST", body: { author: author() } });
       const moved = (done.summary && done.summary.moved) || {};
       gg.clearErrors();
-      gg.notify(gg.t("applied", { id: id, residents: gg.num(moved.residents) }), "success");
+      const p = (gg.current && gg.current.proposal) || {};
+      if (p.effective_date && p.effective_date > gg.today()) {
+        gg.notify(gg.t("applied_scheduled", { id: id, residents: gg.num(moved.residents), date: p.effective_date }), "success");
+      } else gg.notify(gg.t("applied", { id: id, residents: gg.num(moved.residents) }), "success");
       gg.layers.preview.clearLayers();
       gg.clearDraft();
       gg.current = null;
       await gg.refreshLayers(true);
       await gg.showProposals(id);
     } catch (err) {
+      if (err.status === 409) await explainConflict(err, id);
       gg.formError(body, err, gg.t("ctx_apply", { id: id }));
       button.disabled = false;
     }
@@ -238,31 +256,48 @@ window.gg = window.gg || {};
       gg.showError(err, gg.t("err_proposals"));
       return;
     }
+    const f = gg.config.features;
     const rows = data.proposals.map((p) => {
-      let actions = "";
+      const status = statusOf(p);
+      const acts = [];
       if (p.status === "draft") {
-        actions = '<button type="button" class="gg-btn gg-small" data-act="preview">' + gg.t("preview") + "</button>";
-      } else if (p.status === "applied") {
-        actions = '<button type="button" class="gg-btn gg-small gg-danger" data-act="revert">' + gg.t("revert") + "</button>";
+        acts.push(["preview", "open"]);
+        if (f.withdraw) acts.push(["withdraw", "withdraw"]);
+      } else {
+        acts.push(["open", "open"]);
+        if (status === "scheduled" && f.cancel) acts.push(["cancel", "cancel_change", "gg-danger"]);
+        else if (p.status === "applied") {
+          acts.push(["revert", "revert", "gg-danger"]);
+          if (f.cancel) acts.push(["cancel", "cancel_change", "gg-danger"]); // entered by mistake: as if it never happened
+        }
       }
-      return '<tr data-id="' + p.id + '" data-status="' + p.status + '"' + (p.id === highlightId ? ' class="gg-hl"' : "") + "><td>#"
-        + p.id + '</td><td><span class="gg-status gg-status-' + p.status + '">' + gg.t("status_" + p.status) + "</span></td><td>"
+      const actions = acts.map(([act, key, cls]) => '<button type="button" class="gg-btn gg-small ' + (cls || "") + '" data-act="'
+        + act + '">' + gg.t(key === "open" ? (p.status === "draft" ? "preview" : "open") : key) + "</button>").join(" ");
+      return '<tr data-id="' + p.id + '" data-status="' + status + '"' + (p.id === highlightId ? ' class="gg-hl"' : "") + "><td>#"
+        + p.id + "</td><td>" + statusBadge(p) + "</td><td>"
         + kindBadge(p) + ' <span class="gg-what">' + describe(p) + "</span><br><small>" + gg.esc(p.effective_date)
-        + (p.document_ref ? " · " + gg.esc(p.document_ref) : "") + " · " + gg.esc(p.author) + "</small></td><td>" + actions + "</td></tr>";
+        + (p.document_ref ? " · " + gg.esc(p.document_ref) : "") + " · " + gg.esc(p.author) + "</small><br>" + reportLinks(p.id)
+        + '</td><td class="gg-acts">' + actions + "</td></tr>";
     });
-    const html = "<h2>" + gg.t("proposals_title") + "</h2>" + gg.keyField()
+    const compare = rows.length >= 2 ? '<div class="gg-actions"><button type="button" id="gg-compare" class="gg-btn">'
+      + gg.t("compare_button") + "</button></div>" : "";
+    const html = "<h2>" + gg.t("proposals_title") + "</h2>" + compare + gg.keyField()
       + '<p id="gg-list-error" class="gg-error" role="alert" hidden></p>'
       + (rows.length ? '<table class="gg-table gg-proposals">' + rows.join("") + "</table>" : '<p class="gg-muted">' + gg.t("proposals_none") + "</p>")
       + '<p class="gg-muted">' + gg.t("proposals_hint") + "</p>";
     const body = gg.panel.show(html, "proposals");
     gg.bindKeyField(body);
+    const compareButton = body.querySelector("#gg-compare");
+    if (compareButton) compareButton.addEventListener("click", () => gg.showCompare());
     body.querySelectorAll("button[data-act]").forEach((button) => button.addEventListener("click", () => {
       const id = Number(button.closest("tr").dataset.id);
-      if (button.dataset.act === "preview") openProposal(id);
-      if (button.dataset.act === "revert") confirmRevert(button, id, body);
+      const act = button.dataset.act;
+      if (act === "preview" || act === "open") openProposal(id);
+      if (act === "revert" || act === "cancel" || act === "withdraw") confirmAction(button, id, body, act);
     }));
   };
 
+  gg.openProposal = (id) => openProposal(id);
   async function openProposal(id) {
     try {
       gg.current = await gg.api("/proposals/" + id);
@@ -272,28 +307,57 @@ window.gg = window.gg || {};
     }
   }
 
-  function confirmRevert(button, id, body) {
+  /** The second click confirms: 恢复 (reverse, POST /revert), 撤销 (cancel a scheduled change), 撤回 (withdraw a draft). */
+  function confirmAction(button, id, body, act) {
     if (button.dataset.confirm !== "1") {
       button.dataset.confirm = "1";
-      button.textContent = gg.t("revert_confirm");
+      button.textContent = gg.t("confirm_" + act);
       return;
     }
-    revertProposal(id, body, button);
+    changeStatus(id, body, button, act);
   }
 
-  async function revertProposal(id, body, button) {
+  async function changeStatus(id, body, button, act) {
     button.disabled = true;
+    const path = { revert: "revert", cancel: "cancel", withdraw: "withdraw" }[act];
+    const row = button.closest("tr");
+    const reasonKey = act === "cancel" ? (row && row.dataset.status === "scheduled" ? "cancel_reason" : "cancel_reason_mistake")
+      : act === "revert" ? "revert_reason" : "withdraw_reason";
+    const payload = { author: author(), reason: gg.t(reasonKey, { id: id }) };
     try {
-      await gg.api("/proposals/" + id + "/revert", { method: "POST", body: { author: author() } });
+      await gg.api("/proposals/" + id + "/" + path, { method: "POST", body: payload });
       gg.clearErrors();
-      gg.notify(gg.t("reverted", { id: id }), "success");
+      gg.notify(gg.t(act === "revert" ? "reverted" : act === "cancel" ? "cancelled" : "withdrawn", { id: id }), "success");
+      gg.layers.selection.clearLayers(); // the old outline of a unit the change reshaped would be wrong now
+      gg.layers.preview.clearLayers();
       await gg.refreshLayers(true);
       await gg.showProposals(id);
     } catch (err) {
-      gg.formError(body, err, gg.t("ctx_revert", { id: id }));
+      if (err.status === 409) await explainConflict(err, id);
+      gg.formError(body, err, gg.t("ctx_" + act, { id: id }));
       button.disabled = false;
     }
   }
+
+  /** For a 409: which change touched the units since, by whom and when (GET /changes), not "someone". */
+  async function explainConflict(err, id) {
+    try {
+      const p = (await gg.api("/proposals/" + id)).proposal;
+      const units = [p.from_code, p.to_code].filter(Boolean);
+      const answers = await Promise.all(units.map((u) => gg.api("/changes" + gg.query({ unit: u }, false)).catch(() => null)));
+      const changes = answers.flatMap((a) => (a && (a.changes || a.items || (Array.isArray(a) ? a : []))) || [])
+        .filter((c) => c && c.proposal_id !== undefined && c.proposal_id !== null && c.proposal_id !== id);
+      changes.sort((a, b) => (b.id || 0) - (a.id || 0)); // newest first
+      const c = changes[0];
+      if (c) {
+        err.conflict = gg.t("err_conflict_by", { id: c.proposal_id, author: c.author || "?",
+          at: gg.beijingTime(c.recorded_at || ""), action: gg.t("action_" + (c.kind || "apply")) });
+      }
+    } catch (e) {
+      /* the plain conflict text stays */
+    }
+  }
+  gg.explainConflict = explainConflict;
 
   // ---- pending proposals layer -----------------------------------------------------------------
   gg.refreshProposalsLayer = async function () {

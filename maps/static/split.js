@@ -16,8 +16,10 @@ window.gg = window.gg || {};
     gg.layers.drawn.clearLayers();
     gg.draft = { mode: "split", grid: grid, fromCode: grid.properties.code };
     gg.layers.selection.clearLayers();
-    gg.geoJSON(grid, { style: gg.config.styles.units.grid_picked, interactive: false }).addTo(gg.layers.selection);
+    const outline = gg.geoJSON(grid, { style: gg.config.styles.units.grid_picked, interactive: false }).addTo(gg.layers.selection);
     showSplitForm();
+    const bounds = outline.getBounds(); // the grid being split fills the free part of the map
+    if (bounds.isValid()) gg.fitFree(bounds.pad(0.1), { maxZoom: 18 });
   };
 
   /** A polygon drawn while splitting: one more part (Leaflet.draw put it in the drawn layer already). */
