@@ -285,3 +285,19 @@ def tiny_copy(backend: str, template: str | Path, directory: Path) -> tuple[str,
         admin.dispose()
 
     return _pg_url(name), drop
+
+
+def wait_js(page: object, expression: str, *, timeout_ms: float = 30_000, interval_ms: float = 100) -> None:
+    """Wait until a JavaScript expression is true in ``page`` (a Playwright page).
+
+    Playwright's ``wait_for_function`` compiles its predicate inside the page, which the map's and the
+    reports' Content-Security-Policy (no ``unsafe-eval``) rightly forbids; ``evaluate`` goes through
+    the DevTools protocol, so the tests see the page under the policy it really has.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):  # type: ignore[attr-defined]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_ms:.0f} ms waiting for: {expression}")
+        page.wait_for_timeout(interval_ms)  # type: ignore[attr-defined]

@@ -252,5 +252,8 @@ def test_a_what_if_preview_stores_nothing(client) -> None:
     assert answer.json()["preview"]["units"] == stored["units"]  # the same figures a draft would show
     assert len(client.get("/proposals").json()["proposals"]) == len(before) + 1  # only the explicit draft
     assert client.post("/proposals/preview", json=GRID_MOVE).status_code == 401
-    bad = client.post("/proposals/preview", json={**GRID_MOVE, "to_code": C11}, headers=PLANNER)
-    assert bad.status_code == 422 and bad.json()["error"]["field"] == "to_code"
+    refused = client.post("/proposals/preview", json={**GRID_MOVE, "to_code": C11}, headers=PLANNER)
+    assert refused.status_code == 200 and refused.json()["preview"] is None  # a question, answered: refused
+    assert refused.json()["refused"]["field"] == "to_code" and refused.json()["refused"]["message_zh"]
+    unreadable = client.post("/proposals/preview", json={**GRID_MOVE, "effective_date": "soon"}, headers=PLANNER)
+    assert unreadable.status_code == 422

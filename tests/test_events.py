@@ -147,7 +147,8 @@ def test_a_boundary_change_reassigns_open_events_on_its_effective_date(tiny_db_u
         ids = [client.post("/events", json={**REPORT, "client_id": f"e{i}"}).json()["results"][0]["event_id"]
                for i in range(2)]
         client.post(f"/events/{ids[1]}/transitions", json={"status": "handling", "actor": "x"}, headers=PLANNER)
-        assert _move_grid(client, "2030-03-01") == GRID  # scheduled; a whole grid keeps its code
+        new = _move_grid(client, "2030-03-01")  # scheduled; moved whole, the grid takes a code under C12
+        assert new != GRID and new.startswith(C12)
         before = client.get(f"/events/{ids[0]}", headers=PLANNER).json()
         assert before["responsible"]["grid_code"] == GRID and before["responsible"]["reassigned"] is False
     engine = make_engine(tiny_db_url)
@@ -159,11 +160,11 @@ def test_a_boundary_change_reassigns_open_events_on_its_effective_date(tiny_db_u
         record = lifecycle.advance(conn, ids[1], "closed", actor="新网格员", now=day)
         assert lifecycle.reconcile(conn, now=day) == 1
         assert lifecycle.reconcile(conn, now=day) == 0
-        assert (record["assignee_code"], record["assignee_community"]) == (GRID, C12)
+        assert (record["assignee_code"], record["assignee_community"]) == (new, C12)
         rows = conn.execute(text("SELECT event_id, kind, from_assignee, to_assignee FROM event_transitions "
                                  "WHERE kind = 'reassign' ORDER BY id")).all()
-        assert [tuple(r) for r in rows] == [(ids[1], "reassign", f"{C11}/{GRID}", f"{C12}/{GRID}"),
-                                                 (ids[0], "reassign", f"{C11}/{GRID}", f"{C12}/{GRID}")]
+        assert [tuple(r) for r in rows] == [(ids[1], "reassign", f"{C11}/{GRID}", f"{C12}/{new}"),
+                                                 (ids[0], "reassign", f"{C11}/{GRID}", f"{C12}/{new}")]
         # where the events lay when reported is never rewritten
         assert {r[0] for r in conn.execute(text("SELECT DISTINCT grid_code FROM events"))} == {GRID}
     engine.dispose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import PLANNER_KEY
+from conftest import PLANNER_KEY, wait_js
 from playwright.sync_api import Browser, Page, Route
 from test_map_browser import PNG_1PX, browser, running_server  # noqa: F401 - browser is a fixture
 
@@ -37,7 +37,7 @@ def _phone(browser: Browser, base: str) -> Page:  # noqa: F811
     page = context.new_page()
     page.route("**/*", _offline(base))
     page.goto(base + "/report-event")
-    page.wait_for_function("document.querySelectorAll('#category option').length > 0")
+    wait_js(page, "document.querySelectorAll('#category option').length > 0")
     return page
 
 
@@ -47,7 +47,7 @@ def test_a_phone_reports_by_geolocation_and_by_tapping_the_map(browser: Browser,
     page = _phone(browser, server)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     page.tap("#locate")
-    page.wait_for_function("document.getElementById('place').textContent.includes('网格')")
+    wait_js(page, "document.getElementById('place').textContent.includes('网格')")
     page.select_option("#category", "safety")
     page.fill("#description", "井盖缺失 <img src=x onerror=alert(1)>")
     page.fill("#contact", "13800000000")
@@ -59,11 +59,11 @@ def test_a_phone_reports_by_geolocation_and_by_tapping_the_map(browser: Browser,
     box = page.locator("#map").bounding_box()
     assert box is not None
     page.touchscreen.tap(box["x"] + box["width"] / 2 + 20, box["y"] + box["height"] / 2)
-    page.wait_for_function("document.getElementById('place').textContent.includes('网格')")
+    wait_js(page, "document.getElementById('place').textContent.includes('网格')")
     page.select_option("#category", "environment")
     page.fill("#description", "垃圾")
     page.tap("#submit")
-    page.wait_for_function(f"document.body.dataset.sent !== '{first}'")
+    wait_js(page, f"document.body.dataset.sent !== '{first}'")
     page.screenshot(path="test-output/events-phone.png")
     events = httpx.get(server + "/events", headers={"X-API-Key": PLANNER_KEY}).json()
     assert events["total"] == 2 and {e["category"] for e in events["events"]} == {"safety", "environment"}
@@ -88,7 +88,7 @@ def test_the_planner_map_shows_the_events_layer(browser: Browser, server: str) -
     page.route("**/*", _offline(server))
     page.goto(server + "/map")
     page.wait_for_selector("body[data-ready]")
-    page.wait_for_function("window.gg.events && window.gg.events.layer")
+    wait_js(page, "window.gg.events && window.gg.events.layer")
     page.evaluate("gg.map.addLayer(gg.events.layer)")  # the 事件 overlay of the layer control
     page.wait_for_selector("body[data-events-shown='1']")  # one grid with events, aggregated (no key)
     assert page.locator(".gg-events-filter select").count() == 2

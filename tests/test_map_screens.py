@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import shapely
-from conftest import PLANNER_KEY
+from conftest import PLANNER_KEY, wait_js
 from playwright.sync_api import Browser
 from test_map_browser import (  # noqa: F401 - browser and demo_server are fixtures used here
     LIDA,
@@ -62,7 +62,7 @@ def open_screen(browser: Browser, base: str, screen: str, path: str = "/map") ->
     page.on("pageerror", lambda e: tab.console_errors.append(f"uncaught: {e}"))
     page.on("response", lambda r: tab.failed.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
     page.goto(base + path)
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    wait_js(page, "document.body.dataset.ready === '1'")
     tab.settle()
     return tab
 
@@ -198,7 +198,7 @@ def test_a_drawn_area_is_counted_by_the_preview_and_the_planner_key_asks_it(brow
     with page.expect_response(re.compile(r"/proposals/preview$")) as answer:
         page.locator("#gg-key").fill(PLANNER_KEY)
     assert answer.value.status == 200
-    page.wait_for_function("document.getElementById('gg-whatif').dataset.source === 'server'")
+    wait_js(page, "document.getElementById('gg-whatif').dataset.source === 'server'")
     moved = answer.value.json()["preview"]["moved"]["residents"]
     assert int(whatif(tab)["moved"]) == moved > 0
     shot(tab, "live-counter-drawn-area")
@@ -303,7 +303,7 @@ def test_chinese_page_shows_no_english_messages(browser: Browser, demo_db_url: s
         page.locator("#gg-key").fill(PLANNER_KEY)
         page.locator("#gg-date").fill("1900-01-01")  # before the data: refused with a 4xx in words
         page.locator("#gg-preview").click()
-        page.wait_for_function("document.querySelectorAll('#gg-messages .gg-msg-error').length >= 1")
+        wait_js(page, "document.querySelectorAll('#gg-messages .gg-msg-error').length >= 1")
         page.locator("#gg-date").fill("2025-03-01")
         page.locator("#gg-preview").click()
         heading = page.locator("#gg-panel h2[data-proposal]")

@@ -102,9 +102,11 @@ def groups_in_box(engine: ReadEngineDep, as_of: AsOfDep, _: ReaderDep,
     with engine.connect() as conn:
         units = store.read_filtered(conn, "units", as_of=as_of, bbox=box)
         communities = sorted(units.loc[units["level"] == Level.community.value, "code"])
-        if len(communities) > MAX_COMMUNITIES_IN_BOX:
-            raise InvalidInput(f"the box meets {len(communities)} communities; zoom in (at most "
-                               f"{MAX_COMMUNITIES_IN_BOX})", field="bbox")
+        if len(communities) > MAX_COMMUNITIES_IN_BOX:  # a map layer asking too wide: nothing to draw, not an error
+            return JSONResponse({"type": "FeatureCollection", "features": [], "communities": [],
+                                 "too_wide": {"communities": len(communities), "most": MAX_COMMUNITIES_IN_BOX,
+                                              "message": "zoom in to see residents' groups",
+                                              "message_zh": "放大地图以显示居民小组"}})
         features = []
         for code in communities:
             features += [_feature(code, g) for g in read_groups(conn, code, as_of=as_of).groups]

@@ -14,7 +14,7 @@ from api.drawn import check_area, check_vertices
 from api.paging import page_links
 from api.security import PlannerDep, ReaderDep
 from geo.crs import to_wgs84
-from geo.errors import InvalidInput
+from geo.errors import Conflict, InvalidInput
 from geo.reassign import (
     ProposalRequest,
     apply_proposal,
@@ -137,8 +137,20 @@ def create(body: ProposalBody, engine: EngineDep, actor: PlannerDep) -> dict[str
 
 @router.post("/preview", summary="What-if: preview a change without storing it")
 def preview(body: ProposalBody, engine: EngineDep, _: PlannerDep) -> dict[str, Any]:
-    """The preview a draft would have (same shape as ``GET /proposals/{id}``'s ``preview``); nothing is stored."""
-    return what_if(engine, _request(body, engine))
+    """The preview a draft would have (same shape as ``GET /proposals/{id}``'s ``preview``); nothing is stored.
+
+    A what-if is a question: a change that would be refused is answered 200 with ``preview`` null and
+    ``refused`` (the error a draft would get: code, message, message_zh, field), so a live counter can
+    say why while the planner is still picking. A request that cannot be read at all is still a 4xx.
+    """
+    request = _request(body, engine)
+    try:
+        return what_if(engine, request)
+    except (InvalidInput, Conflict) as exc:
+        from api.errors import error_body
+
+        refused = error_body(exc.code, exc.message, exc.field, message_zh=getattr(exc, "zh", None))["error"]
+        return {"preview": None, "refused": refused}
 
 
 ListStatus = Literal["draft", "scheduled", "applied", "reverted", "reversed", "cancelled", "withdrawn"]

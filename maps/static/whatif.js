@@ -378,6 +378,14 @@ window.gg = window.gg || {};
         const answer = await gg.api("/proposals/preview", { method: "POST", body: payload(d, toCode), signal: controller.signal });
         if (seq !== W.seq) return;
         W.server = true;
+        if (answer.refused) { // the change would be refused: the counter says why (not an HTTP error)
+          render(model, false);
+          const box = document.getElementById("gg-whatif");
+          const why = gg.lang === "en" ? answer.refused.message : answer.refused.message_zh || answer.refused.message;
+          if (box) box.insertAdjacentHTML("beforeend", '<p class="gg-error">' + gg.esc(gg.t("whatif_refused") + (gg.lang === "en" ? ": " : "：") + why) + "</p>");
+          W.last = answer;
+          return;
+        }
         const server = serverModel(answer.preview || answer);
         if (model.source === "client") { // the figures here stay; the server adds contiguity
           ["a", "b"].forEach((k) => { if (model[k] && server[k]) Object.assign(model[k], { contiguous: server[k].contiguous, parts: server[k].parts }); });
