@@ -54,7 +54,7 @@ def test_household_lists_need_the_planner_role_and_are_logged(proposal_db: str) 
     log = read_access_log(engine)
     assert [(e["key_name"], e["role"], e["what"], e["proposal_id"]) for e in log] == [
         (log[0]["key_name"], "planner", "impact json", 1), ("王规划", "planner", "households.csv", 1)]
-    assert log[0]["key_name"].startswith("configured:") and PLANNER_KEY not in log[0]["key_name"]
+    assert log[0]["key_name"].startswith("key:") and PLANNER_KEY not in log[0]["key_name"]
     assert log[1]["rows"] == 5 and log[1]["at"] is not None
     for statement in ("UPDATE data_access_log SET role = 'x'", "DELETE FROM data_access_log"):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
