@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -106,7 +107,10 @@ class AppInit(MacroElement):
     Added last to the map, so it renders last: its links follow Leaflet's and the plugins' in the head.
     """
 
-    _template = Template("{% macro script(this, kwargs) %}gg.init({{ this.config_json }});{% endmacro %}")
+    # folium declares its objects with ``let``, which is not a property of ``window``; naming them here, in
+    # the same page script, hands them over without ``eval`` (the page's CSP has no 'unsafe-eval').
+    _template = Template("{% macro script(this, kwargs) %}gg.objects = {{ this.objects_js }};\n"
+                         "gg.init({{ this.config_json }});{% endmacro %}")
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__()
@@ -122,6 +126,16 @@ class AppInit(MacroElement):
         # The events layer wraps gg.init, so it loads after main.js (see maps/static/events.js).
         figure.header.add_child(JavascriptLink(_versioned("events.js")), name="events.js")
         return super().render(**kwargs)
+
+    @property
+    def objects_js(self) -> str:
+        """``{"name": name, …}`` for every folium object the config names (JavaScript identifiers)."""
+        c = self.config
+        names = {c["map"], c["layerControl"], c["draw"], *c["layers"].values(), *c["baseLayers"].values()}
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z_$][\w$]*", name):
+                raise ValueError(f"not a JavaScript identifier: {name!r}")
+        return "{" + ", ".join(f'"{n}": typeof {n} !== "undefined" ? {n} : undefined' for n in sorted(names)) + "}"
 
     @property
     def config_json(self) -> str:

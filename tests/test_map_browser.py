@@ -792,4 +792,6 @@ def test_a_stale_draft_is_recomputed_from_its_preview(browser: Browser, tiny_db_
         wait_js(page, "!document.querySelector('#gg-rebase')")  # no longer stale
         page.locator("#gg-apply").click()
         page.locator(f"tr[data-id='{second}'][data-status='applied']").wait_for()
-        assert tab.api("/collections/grids/items/520499001002001")["properties"]["parent_code"] == c11
+        moved = tab.api("/units/520499001002001/history")["current_code"]  # moved whole: re-coded under c11
+        assert moved.startswith(c11)
+        assert tab.api(f"/collections/grids/items/{moved}")["properties"]["parent_code"] == c11

@@ -151,7 +151,8 @@ def test_brush_updates_the_live_counter_without_storing_anything(browser: Browse
     assert f"{round(load_after):,}" in text and f"{sum(g['households'] for g in grids):,}" in text
     # Contiguity from the grids on the map agrees with the server's preview (which stores nothing).
     answer = httpx.post(demo_server + "/proposals/preview", headers={"X-API-Key": PLANNER_KEY}, timeout=60, json={
-        "from_code": NANJIAO, "to_code": LIDA, "child_codes": codes, "effective_date": "2025-03-01", "author": "t"})
+        "from_code": NANJIAO, "to_code": LIDA, "child_codes": codes, "effective_date": "2025-03-01", "author": "t",
+        "allow_non_adjacent": True})  # a preview, not a refusal, whatever the brush picked: its contiguity is compared
     assert answer.status_code == 200, answer.text
     server = {u["role"]: u["after"] for u in answer.json()["preview"]["units"]}
     shown = page.locator("#gg-whatif tr").last.inner_text()
@@ -195,6 +196,7 @@ def test_a_drawn_area_is_counted_by_the_preview_and_the_planner_key_asks_it(brow
     page.locator("#gg-from").select_option(NANJIAO)
     page.locator("#gg-to").select_option(LIDA)
     assert "输入规划员密钥" in page.locator("#gg-whatif").inner_text()  # no key: nothing asked, a hint instead
+    page.locator("#gg-nonadjacent").check()  # the strip cuts a corner of 南郊 off: allowed here, else refused
     with page.expect_response(re.compile(r"/proposals/preview$")) as answer:
         page.locator("#gg-key").fill(PLANNER_KEY)
     assert answer.value.status == 200
@@ -212,7 +214,8 @@ def test_every_proposal_links_to_its_report_pdf_csv_and_geojson(browser: Browser
     with running_server(demo_db_url) as base:
         headers = {"X-API-Key": PLANNER_KEY}
         body = {"from_code": NANJIAO, "to_code": LIDA, "child_codes": [f"{NANJIAO}001"],
-                "effective_date": "2025-03-01", "author": "测试规划员"}
+                "effective_date": "2025-03-01", "author": "测试规划员",
+                "allow_non_adjacent": True}  # any grid will do: these drafts only need reports
         applied = httpx.post(base + "/proposals", headers=headers, json=body, timeout=60).json()["proposal"]["id"]
         assert httpx.post(f"{base}/proposals/{applied}/apply", headers=headers, json={"author": "测试规划员"},
                           timeout=60).status_code == 200
@@ -228,7 +231,7 @@ def test_every_proposal_links_to_its_report_pdf_csv_and_geojson(browser: Browser
             kinds = {}
             for i in range(4):
                 href = links.nth(i).get_attribute("href") or ""
-                response = httpx.get(base + href, timeout=120)
+                response = httpx.get(base + href, headers=headers, timeout=120)  # residents' data: a reader's key
                 assert response.status_code == 200, href
                 kinds[links.nth(i).get_attribute("data-link")] = response.headers["content-type"]
             assert kinds["report.html"].startswith("text/html") and kinds["report.pdf"] == "application/pdf"
@@ -284,7 +287,7 @@ def test_no_control_is_covered(browser: Browser, demo_server: str, screen: str) 
 
 
 # ---- language, toasts --------------------------------------------------------------------------
-ALLOWED_LATIN = re.compile(r"HTTP|API|GeoJSON|PDF|CSV|OpenStreetMap|Leaflet|gridgov|GCJ-02|km|m\b|k\b|ha\b")
+ALLOWED_LATIN = re.compile(r"X-API-Key|HTTP|API|GeoJSON|PDF|CSV|OpenStreetMap|Leaflet|gridgov|GCJ-02|km|m\b|k\b|ha\b")
 
 
 def test_chinese_page_shows_no_english_messages(browser: Browser, demo_db_url: str) -> None:
@@ -298,6 +301,7 @@ def test_chinese_page_shows_no_english_messages(browser: Browser, demo_db_url: s
         page.locator(f".gg-chips li[data-code='{code}']").wait_for()
         page.locator("#gg-to").select_option(LIDA)
         page.locator("#gg-author").fill("测试规划员")
+        page.locator("#gg-nonadjacent").check()  # any grid of 南郊 will do, touching 利达 or not
         page.locator("#gg-preview").click()  # no key: 401
         page.locator("#gg-draft-error").wait_for()
         page.locator("#gg-key").fill(PLANNER_KEY)

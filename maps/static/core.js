@@ -5,13 +5,10 @@ window.gg = window.gg || {};
   gg.state = { asOf: null, gcj: false, tool: null, base: "blank" };
 
   /** A Leaflet object folium declared at the top level of the page (var or let). */
+  // The page's inline script hands them over in gg.objects: no eval (the page's CSP forbids it).
   gg.global = function (name) {
-    if (name in window) return window[name];
-    try {
-      return new Function("return typeof " + name + " !== 'undefined' ? " + name + " : undefined")();
-    } catch (e) {
-      return undefined;
-    }
+    if (gg.objects && gg.objects[name] !== undefined) return gg.objects[name];
+    return name in window ? window[name] : undefined;
   };
 
   // ---- API -------------------------------------------------------------------------------------
@@ -100,7 +97,9 @@ window.gg = window.gg || {};
    */
   gg.errorText = function (err, status) {
     if (gg.lang === "en") return err.message || gg.t("err_http", { status: status, text: "" });
-    if (err.message_zh) return err.message_zh;
+    // A message_zh that still carries the English sentence (three Latin words in a row) is not shown:
+    // the page's own words for the error's code and field say it in Chinese instead.
+    if (err.message_zh && !/[A-Za-z]+\s+[A-Za-z]+\s+[A-Za-z]+/.test(err.message_zh)) return err.message_zh;
     const key = "err_code_" + (err.code || "");
     if (err.code && gg.t(key) !== key) return gg.t(key, { field: gg.fieldLabel(err.field) });
     const byStatus = "err_status_" + status;

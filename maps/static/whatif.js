@@ -381,7 +381,7 @@ window.gg = window.gg || {};
         if (answer.refused) { // the change would be refused: the counter says why (not an HTTP error)
           render(model, false);
           const box = document.getElementById("gg-whatif");
-          const why = gg.lang === "en" ? answer.refused.message : answer.refused.message_zh || answer.refused.message;
+          const why = gg.errorText(answer.refused, 422);
           if (box) box.insertAdjacentHTML("beforeend", '<p class="gg-error">' + gg.esc(gg.t("whatif_refused") + (gg.lang === "en" ? ": " : "：") + why) + "</p>");
           W.last = answer;
           return;
