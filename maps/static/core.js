@@ -97,9 +97,7 @@ window.gg = window.gg || {};
    */
   gg.errorText = function (err, status) {
     if (gg.lang === "en") return err.message || gg.t("err_http", { status: status, text: "" });
-    // A message_zh that still carries the English sentence (three Latin words in a row) is not shown:
-    // the page's own words for the error's code and field say it in Chinese instead.
-    if (err.message_zh && !/[A-Za-z]+\s+[A-Za-z]+\s+[A-Za-z]+/.test(err.message_zh)) return err.message_zh;
+    if (err.message_zh) return err.message_zh;
     const key = "err_code_" + (err.code || "");
     if (err.code && gg.t(key) !== key) return gg.t(key, { field: gg.fieldLabel(err.field) });
     const byStatus = "err_status_" + status;
