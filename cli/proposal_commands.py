@@ -1,6 +1,7 @@
 """``gridgov propose|preview|edit|withdraw|apply|rebase|reverse|cancel|history|lineage|changes``: boundary changes.
 
-The command line works on the database directly, as its administrator: it may act on any proposal.
+The command line works on the database directly, as its administrator: it may act on any proposal, and a
+proposal it makes belongs to no API key (any planner may carry it on over HTTP).
 """
 
 from __future__ import annotations
@@ -94,9 +95,8 @@ def propose(
         child_codes=_codes(grids), area=_area(area), parts=_parts(parts), merge_codes=merge_codes,
         reason=reason, document_ref=document_ref, allow_non_adjacent=allow_non_adjacent,
     )
-    from geo.access import CLI_ACTOR
 
-    pid = create_proposal(engine, request, actor=CLI_ACTOR)
+    pid = create_proposal(engine, request)  # made at the console, it belongs to no key: any planner may carry it on
     _echo(_without_geometry(preview_proposal(engine, pid)))
 
 

@@ -78,7 +78,8 @@ def test_the_page_knows_the_optional_proposal_routes(client) -> None:
 
 
 def test_the_heat_grid_counts_the_group_asked_for(client) -> None:
-    buildings = client.get("/collections/buildings/items", params={"limit": 1000}).json()["features"]
+    buildings = client.get("/collections/buildings/items", params={"limit": 1000},  # residents' fields: planners
+                           headers={"X-API-Key": PLANNER_KEY}).json()["features"]
     for weight in ("residents", "elderly", "children", "special_care"):
         layer = client.get("/map/layers/buildings", params={"zoom": 10, "weight": weight}).json()
         assert layer["mode"] == "heat" and layer["heat"]["weight"] == weight

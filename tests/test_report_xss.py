@@ -103,7 +103,7 @@ def test_report_map_draws_and_runs_nothing_in_a_browser(evil_db: str) -> None:
         page.goto("http://gridgov.test/report.html")
         frame = page.frame_locator("iframe")
         frame.locator("path.leaflet-interactive >> visible=true").first.wait_for(timeout=30_000)
-        for marker in frame.locator("path.leaflet-interactive").all()[:40]:
+        for marker in frame.locator("path.leaflet-interactive >> visible=true").all()[:40]:  # drawn ones
             marker.hover(force=True, timeout=2_000)
         title = page.title()
         browser.close()

@@ -219,7 +219,13 @@ def _new_row(code: str, source: Any, preview: dict[str, Any]) -> dict[str, Any]:
     """A unit the change creates, as the change will write it (kind and English name from its source)."""
     row = {"code": code, "version": 1, "name_en": None, "kind": None, "synthetic": False,
            "valid_from": None, "valid_to": None, "change_id": None}
+    recoded = {r["new_code"]: r for r in preview.get("recoded", [])}
+    if code in recoded:  # a unit moved whole under a new code keeps its English name (geo.reassign.plan.recode)
+        row["name_en"] = recoded[code].get("name_en")
     if source is None:
+        return row
+    if code in recoded:
+        row.update(kind=source["kind"], synthetic=bool(source["synthetic"]))
         return row
     row.update(kind=source["kind"], synthetic=bool(source["synthetic"]))
     if source["name_en"]:

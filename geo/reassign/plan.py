@@ -221,7 +221,9 @@ def recode(conn: Connection, plan: Plan, row: Any, new_parent: str, codes_for: d
         workers_gained=int(row["workers"]) if level == Level.community and row["workers"] == row["workers"]
         and row["workers"] is not None else 0,
     ))
-    plan.summary.setdefault("recoded", []).append({"code": row["code"], "new_code": new_code, "name": name})
+    name_en = row["name_en"] if isinstance(row["name_en"], str) else None
+    plan.summary.setdefault("recoded", []).append({"code": row["code"], "new_code": new_code, "name": name,
+                                                   "name_en": name_en})
     plan.names[new_code] = name
     if level == Level.grid:
         buildings = read_latest(conn, "buildings", where_in={"grid_code": [row["code"]]})

@@ -280,8 +280,9 @@ def lock_for_change(conn: Connection, proposal_id: int, codes: list[str]) -> dic
 def check_owner(record: ProposalRecord, actor: Actor | None, action: str) -> None:
     """A planner acts on their own proposals; an approver (or admin) on anyone's (see Actor.may_act_for)."""
     if actor is not None and not actor.may_act_for(record.key_name):
-        raise Forbidden(f"proposal {record.id} was proposed by {record.key_name}; only its proposer or an approver "
-                        f"may {action} it", field="id")
+        raise Forbidden(f"proposal {record.id} was proposed by key {record.key_name}; only its proposer or an "
+                        f"approver may act on it ({action})", field="id",
+                        zh=f"方案 {record.id} 由密钥 {record.key_name} 提出；只有提出者或审核人可以操作（{action}）")
 
 
 def locked_proposal(conn: Connection, proposal_id: int, *, expect: tuple[str, ...], action: str,

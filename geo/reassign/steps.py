@@ -71,6 +71,8 @@ def record_change(plan: Plan, row: Any, before: BaseGeometry | None, after: Base
             raise InvalidInput(
                 f"effective_date {day.isoformat()} is before unit {row['code']}'s current version began "
                 f"({row['valid_from'].isoformat()})", field="effective_date",
+                zh=f"生效日期 {day.isoformat()} 早于单位 {row['code']} 当前版本的起始日期"
+                   f"（{row['valid_from'].isoformat()}）",
             )
 
 

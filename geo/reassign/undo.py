@@ -129,7 +129,9 @@ def reverse_change(conn: Connection, change_id: int, reversal_id: int, day: dt.d
         if len(late):
             first = late.iloc[0]
             raise InvalidInput(f"effective_date {day.isoformat()} is before {table[:-1]} {first['code']}'s current "
-                               f"version began ({first['valid_from'].isoformat()})", field="effective_date")
+                               f"version began ({first['valid_from'].isoformat()})", field="effective_date",
+                               zh=f"生效日期 {day.isoformat()} 早于 {first['code']} 当前版本的起始日期"
+                                  f"（{first['valid_from'].isoformat()}）")
         before = read_table(conn, table, as_of=None, where=["closed_by = :c", "cancelled_by IS NULL"],
                             params={"c": change_id})
         restored = versioned(conn, table, before, day, reversal_id)

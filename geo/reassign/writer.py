@@ -28,6 +28,8 @@ def _check_dates(rows: pd.DataFrame, day: dt.date, what: str) -> None:
         raise InvalidInput(
             f"effective_date {day.isoformat()} is before {what} {first['code']}'s current version began "
             f"({first['valid_from'].isoformat()})", field="effective_date",
+            zh=f"生效日期 {day.isoformat()} 早于 {first['code']} 当前版本的起始日期"
+               f"（{first['valid_from'].isoformat()}）",
         )
 
 
