@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import BACKENDS, _admin_engine, _pg_url, make_client
+from conftest import BACKENDS, PLANNER_KEY, _admin_engine, _pg_url, make_client
 from pyproj import Geod
 from scenarios import nanjiao_third_polygon
 from sqlalchemy import text
@@ -254,7 +254,8 @@ def _run(*command: str) -> str:
 @pytest.mark.parametrize("nanjiao", ["spatialite"], indirect=True)
 def test_the_pdf_shows_the_figures_and_the_chinese_text(nanjiao: Scenario, tmp_path: Path) -> None:
     with make_client(nanjiao.url) as client:
-        response = client.get(f"/proposals/{nanjiao.proposal_id}/report.pdf")
+        # the household list is residents' data: in the PDF for planners only
+        response = client.get(f"/proposals/{nanjiao.proposal_id}/report.pdf", headers={"X-API-Key": PLANNER_KEY})
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(response.content)

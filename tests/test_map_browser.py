@@ -126,7 +126,7 @@ class MapPage:
         self.settle()
 
     def fit(self, bbox: tuple[float, float, float, float]) -> None:
-        self.js("(b) => { gg.map.fitBounds(gg.bounds(b)); }", list(bbox))
+        self.js("(b) => { gg.map.fitBounds(gg.bounds(b), { animate: false }); }", list(bbox))
         self.settle()
 
 
@@ -734,6 +734,10 @@ def test_split_a_grid_by_drawing_its_parts(browser: Browser, tiny_db_url: str) -
         page.locator("#gg-split").click()
         page.locator(f"#gg-panel h2[data-split='{code}']").wait_for()
         assert tab.js("gg.state.tool") is None  # clicks now draw, they no longer pick grids
+        # Split zooms to the grid (animated); draw only once the map has settled, in the same frame as before.
+        wait_js(page, "!gg.map._animatingZoom && !(gg.map._panAnim && gg.map._panAnim._inProgress)")
+        tab.fit((minx - 0.004, miny - 0.003, maxx + 0.014, maxy + 0.003))
+        tab.settle()
         # The east strip around the grid's fifth building (at 0.83, 0.7 of the grid), then a part overlapping it.
         _draw_polygon(tab, [at(0.75, 0.2), at(0.95, 0.2), at(0.95, 0.9), at(0.75, 0.9)], start="#gg-split-draw")
         page.locator(".gg-parts li[data-part='1']").wait_for()
