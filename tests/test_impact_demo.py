@@ -284,7 +284,7 @@ def test_the_pdf_shows_the_figures_and_the_chinese_text(nanjiao: Scenario, tmp_p
         pixels = np.asarray(Image.open(image).convert("RGB"), dtype=int)
         inks.append(float((pixels.sum(axis=2) < 384).mean()))
         map_pixels += int((np.abs(pixels - [166, 200, 232]).sum(axis=2) < 30).sum())  # the "from" fill of the map
-    assert min(inks) > 0.002 and max(inks) < 0.5  # every page has text, none is a black box
+    assert min(inks) > 0.001 and max(inks) < 0.5  # text on every page (the last may hold a few lines)
     assert map_pixels > 500  # the static map is drawn
 
 
