@@ -164,7 +164,7 @@ def main() -> None:
     try:
         with httpx.Client(base_url=BASE, timeout=60) as c:
             made = c.post("/proposals", headers={"X-API-Key": PLANNER}, json={
-                "from_code": "520402006006", "to_code": "520402006009", "child_codes": ["520402006006001"],
+                "from_code": "520402006006", "to_code": "520402006009", "child_codes": ["520402006006006"],
                 "effective_date": "2025-03-01", "author": "bench"})
             proposal = made.json().get("proposal", {}).get("id") or made.json().get("id") or 1
         samples, failures = client_latency(args.seconds)

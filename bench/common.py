@@ -7,6 +7,7 @@ import os
 import socket
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -87,13 +88,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    """``gridgov serve`` on ``url`` at a free port; the process and its base URL once it answers."""
+def start_server(url: str, *, extra_env: dict[str, str] | None = None,
+                 port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """``gridgov serve`` of this checkout on ``url`` (at ``port`` or a free one); the process and its base URL
+    once it answers. ``extra_env`` adds settings, e.g. ``GRIDGOV_API_KEYS``."""
     import httpx
 
-    port = free_port()
-    env = {**os.environ, "GRIDGOV_DATABASE_URL": url, "GRIDGOV_PORT": str(port)}
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/gridgov"), "serve"], env=env, stdout=subprocess.DEVNULL,
+    port = port or free_port()
+    env = {**os.environ, "GRIDGOV_DATABASE_URL": url, "GRIDGOV_PORT": str(port), "PYTHONPATH": str(ROOT),
+           **(extra_env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):

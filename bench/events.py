@@ -17,13 +17,12 @@ import argparse
 import os
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import httpx
-from common import BENCH_DIR, PG_ADMIN, ROOT, demo_gpkg, free_port, summary, timings_ms
+from common import BENCH_DIR, PG_ADMIN, demo_gpkg, start_server, summary, timings_ms
 from sqlalchemy import create_engine, text
 
 from geo.db import make_engine, migrate
@@ -72,20 +71,8 @@ def _database(backend: str) -> str:
 
 
 def _serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = int(os.environ.get("BENCH_PORT", free_port()))
-    env = {**os.environ, "GRIDGOV_DATABASE_URL": url, "GRIDGOV_PORT": str(port), "PYTHONPATH": str(ROOT),
-           "GRIDGOV_API_KEYS": f'{{"{KEY}": "planner"}}'}
-    proc = subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "serve"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
+    port = int(os.environ["BENCH_PORT"]) if "BENCH_PORT" in os.environ else None
+    return start_server(url, extra_env={"GRIDGOV_API_KEYS": f'{{"{KEY}": "planner"}}'}, port=port)
 
 
 def _rows(url: str, n: int, tag: str) -> list[dict[str, object]]:
